@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 lint: $(STAMP)
-	$(PY) -m pyflakes course_utils autograder benchmarks tests 2>/dev/null || $(PY) -m compileall -q course_utils autograder
+	$(VENV)/bin/ruff check course_utils autograder benchmarks tests project_template
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

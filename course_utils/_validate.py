@@ -4,6 +4,7 @@ Nothing in the kit broadcasts silently: public functions call these first.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Iterable
 
 import torch
@@ -75,3 +76,13 @@ def check_labels(y, name: str, n: int | None = None) -> torch.Tensor:
     if y.numel() and int(y.min()) < 0:
         raise ValueError(f"{name} must hold class indices >= 0, got min {int(y.min())}")
     return y.long()
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Check that ``seed`` is an int in [0, 2**32) (what numpy, torch and scikit-learn all
+    accept; numpy integers too); return it as a python int."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be in [0, 2**32), got {seed}")
+    return int(seed)

@@ -27,6 +27,8 @@ import random
 import numpy as np
 import torch
 
+from ._validate import check_seed
+
 PROFILE_ENV = "SSL_COURSE_PROFILE"
 
 
@@ -45,11 +47,7 @@ def seed_everything(seed: int) -> int:
 
     Returns the seed, so ``seed = seed_everything(0)`` reads naturally.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # seeds every device, CUDA included
