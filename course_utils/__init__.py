@@ -8,7 +8,7 @@
 
 Submodules (imported on first use, so ``import course_utils`` stays fast):
 ``data``, ``augment``, ``models``, ``losses``, ``distributed``, ``train``,
-``evaluate``, ``noise``, ``manifold``, ``plotting``.
+``evaluate``, ``noise``, ``manifold``, ``plotting``, ``recipes``.
 """
 import importlib
 
@@ -17,7 +17,7 @@ from .runtime import PROFILES, Profile, get_device, profile, seed_everything
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "augment", "models", "losses", "distributed", "train",
-               "evaluate", "noise", "manifold", "plotting")
+               "evaluate", "noise", "manifold", "plotting", "recipes")
 
 __all__ = ["get_device", "seed_everything", "profile", "Profile", "PROFILES", *_SUBMODULES]
 
