@@ -26,12 +26,15 @@ from course_utils.recipes import pretrain_simclr  # noqa: E402
 
 def probe(encoder, train, test, device):
     """Linear-probe and kNN accuracy of a frozen encoder."""
-    tr, te = extract_features(encoder, train.images, device=device), extract_features(encoder, test.images, device=device)
-    return linear_probe(tr, train.labels, te, test.labels, device=device), knn_accuracy(tr, train.labels, te, test.labels), te
+    tr = extract_features(encoder, train.images, device=device)
+    te = extract_features(encoder, test.images, device=device)
+    probe_acc = linear_probe(tr, train.labels, te, test.labels, device=device)
+    return probe_acc, knn_accuracy(tr, train.labels, te, test.labels), te
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the figure")
     args = parser.parse_args(argv)
     p, device = cu.profile(), cu.get_device()
@@ -54,7 +57,8 @@ def main(argv=None):
     xy = embed(features[:n].numpy(), method="tsne")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     plot_history(history, ax=axes[0])
-    plot_embedding(xy, test.labels[:n].numpy(), labels=test.classes, title="SimCLR features: shape", ax=axes[1])
+    plot_embedding(xy, test.labels[:n].numpy(), labels=test.classes, title="SimCLR features: shape",
+                   ax=axes[1])
     plot_embedding(xy, test.factors["color"][:n].numpy(), title="SimCLR features: colour", ax=axes[2])
     args.out.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out / "simclr_shapes.png", dpi=100, bbox_inches="tight")

@@ -30,7 +30,8 @@ def test_seed_everything_reproduces_python_numpy_torch():
     assert draw() == first
 
 
-@pytest.mark.parametrize("bad, exc", [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-1, ValueError)])
+@pytest.mark.parametrize("bad, exc",
+                         [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-1, ValueError)])
 def test_seed_everything_rejects_bad_seed(bad, exc):
     with pytest.raises(exc, match="seed"):
         cu.seed_everything(bad)
