@@ -37,13 +37,19 @@ from .train import fit, simclr_step, supervised_step
 
 
 def default_augment(dataset: ImageDataset) -> SimCLRAugment:
-    """SimCLR's recipe sized for ``dataset``; gentler crops for tiny (<= 16 px) images."""
+    """SimCLR's recipe sized for ``dataset``, with crops no smaller than the objects.
+
+    Crops keep at least 30% of the area of images up to 32 px (50% up to 16 px): below
+    that, a crop of a small image often misses the object, and the views share only
+    the background (the runs behind this choice are in ``benchmarks/RESULTS.md``).
+    """
     side = dataset.images.shape[-1]
-    return SimCLRAugment(side, scale=(0.08, 1.0) if side > 16 else (0.5, 1.0))
+    smallest = 0.5 if side <= 16 else 0.3 if side <= 32 else 0.08
+    return SimCLRAugment(side, scale=(smallest, 1.0))
 
 
 def pretrain_simclr(train: ImageDataset, *, epochs: int, batch_size: int, encoder: str = "small",
-                    temperature: float = 0.5, lr: float = 1e-3, augment=None, seed: int = 0,
+                    temperature: float = 0.2, lr: float = 1e-3, augment=None, seed: int = 0,
                     device=None, checkpoint=None, callbacks=(), progress: bool = True):
     """Pretrain a SimCLR model on ``train`` (labels unused).
 
@@ -51,6 +57,8 @@ def pretrain_simclr(train: ImageDataset, *, epochs: int, batch_size: int, encode
     ----------
     train: images uint8 ``(N, C, H, W)``; only ``train.images`` is used for the loss.
     epochs, batch_size: the budget, usually from :func:`course_utils.profile`.
+    temperature: NT-Xent's; 0.2 learns the shapes' class far better than 0.5 at the
+        ``cpu`` profile's budget (``benchmarks/RESULTS.md``).
     encoder: ``"small"`` or ``"resnet18"`` (see :func:`course_utils.models.build_encoder`).
     augment: a batch-wise view generator; default :func:`default_augment`.
     checkpoint: path passed to :func:`course_utils.train.fit` (resumes if it exists).

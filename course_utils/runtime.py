@@ -89,7 +89,7 @@ PROFILES = {
     "grading": Profile("grading", "shapes", "small", 32, n_train=512, n_test=256,
                        batch_size=128, epochs=2, probe_epochs=20, embed_samples=300, seeds=1),
     "cpu": Profile("cpu", "shapes", "small", 32, n_train=4000, n_test=1000,
-                   batch_size=256, epochs=15, probe_epochs=100, embed_samples=1500, seeds=3),
+                   batch_size=128, epochs=30, probe_epochs=100, embed_samples=1500, seeds=3),
     "gpu": Profile("gpu", "cifar10", "resnet18", 32, n_train=50000, n_test=10000,
                    batch_size=512, epochs=200, probe_epochs=100, embed_samples=5000, seeds=3),
 }
