@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -61,6 +62,11 @@ class NotebookRun:
     def test_ids(self) -> list[str]:
         return list(self.before_test)
 
+    def stub_of(self, test_id: str) -> str:
+        """The solution cell graded by ``test_id``, as students receive it (see :func:`stub`)."""
+        solution_id = self.solution_of[test_id]
+        return stub(next(c.source for c in self.nb.cells if _meta(c).get("grade_id") == solution_id))
+
     def run_test(self, test_id: str, answer_source: str | None = None) -> None:
         """Run test cell ``test_id`` after ``answer_source`` (default: the reference); raises if it fails."""
         ns, test_source = self.before_test[test_id]
@@ -74,6 +80,44 @@ def _exec(source: str, ns: dict) -> None:
     lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]  # IPython magics
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile("\n".join(lines), "<cell>", "exec"), ns)
+
+
+def stub(source: str) -> str:
+    """``source`` with each solution region replaced by nbgrader's stub (``raise NotImplementedError()``)."""
+    from nbformat.v4 import new_code_cell
+    from nbgrader.preprocessors import ClearSolutions
+
+    cell = new_code_cell(source)
+    ClearSolutions()._replace_solution_region(cell, "python")
+    return cell.source
+
+
+def _source(hw: str, name: str) -> nbformat.NotebookNode:
+    return nbformat.read(SOURCE / hw / f"{name}.ipynb", as_version=4)
+
+
+def graded_tests(hw: str, name: str) -> list[str]:
+    """grade_ids of the notebook's autograded test cells, in order (read without running it)."""
+    return [_meta(c)["grade_id"] for c in _source(hw, name).cells
+            if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")]
+
+
+def points(hw: str, name: str) -> dict:
+    """The points a notebook states in its first cell and the points its graded cells carry.
+
+    ``{"stated": N, "stated_split": (autograded, by hand)}`` from a header reading
+    ``**Points: N** (A autograded, M graded by hand)`` (``None`` where absent), and
+    ``"autograded"``/``"by_hand"``: the sums over code test cells and written-answer cells.
+    """
+    nb = _source(hw, name)
+    header = nb.cells[0].source
+    stated = re.search(r"\*\*Points: (\d+)\*\*", header)
+    split = re.search(r"\((\d+) autograded, (\d+) graded by hand\)", header)
+    graded = [c for c in nb.cells if _meta(c).get("grade")]
+    return {"stated": int(stated.group(1)) if stated else None,
+            "stated_split": tuple(map(int, split.groups())) if split else None,
+            "autograded": sum(_meta(c).get("points", 0) for c in graded if c.cell_type == "code"),
+            "by_hand": sum(_meta(c).get("points", 0) for c in graded if c.cell_type == "markdown")}
 
 
 def wrong_answers(notebook: str) -> list[tuple[str, str, Path]]:
