@@ -1,0 +1,8 @@
+# ruff: noqa: F821  (exec'd in the notebook's namespace: torch, nn, F, v2 and its other answers)
+# Dot products of unnormalized embeddings instead of cosine similarities.
+def nt_xent(z1, z2, temperature=0.5):
+    n = z1.shape[0]
+    z = torch.cat([z1, z2]).float()
+    logits = (z @ z.T) / temperature
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    return F.cross_entropy(logits, positive_index(n, device=z.device))
