@@ -1,0 +1,91 @@
+"""``feedback``: one HTML file per student and notebook, without hidden tests.
+
+nbgrader's generate_feedback renders the autograded notebook, hidden tests included
+(nbgrader issue 917, open upstream). The course configures
+:class:`autograder.preprocessors.HideTests` instead, so every test cell shows its
+visible part, pass/fail, points and message, a table sums them up, and output lines
+quoting a hidden test are removed. This verb then checks every file it wrote against
+the hidden-test lines of its source notebook: a file that still quotes one is
+deleted, the other students' files are still written, and the verb fails at the end
+naming it. A student with no autograded notebook (nothing readable was handed in)
+gets no file; the verb says so.
+
+Example
+-------
+>>> result = feedback(Course(), "hw1")                   # doctest: +SKIP
+>>> bundle(Course(), "hw1", Path("hw1_feedback.zip"))    # for an LMS upload   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .hidden import hidden_lines, leaked
+
+
+@dataclasses.dataclass
+class Feedback:
+    files: list[Path] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)   # one line per student without a file
+
+
+def notebook_hidden_lines(course: Course, assignment: str, notebook: str) -> set[str]:
+    """The hidden lines of one source notebook."""
+    path = course.path("source", assignment) / f"{notebook}.ipynb"
+    return hidden_lines(cell.source for cell in nbformat.read(str(path), as_version=4).cells)
+
+
+def assignment_hidden_lines(course: Course, assignment: str) -> set[str]:
+    """The hidden lines of all the source notebooks of ``assignment``."""
+    return set().union(*(notebook_hidden_lines(course, assignment, n) for n in course.notebooks(assignment)))
+
+
+def quoted(course: Course, assignment: str, student: str, path: Path) -> list[str]:
+    """Hidden lines of its notebook that the feedback file ``path`` shows, other than lines
+    the student wrote in their own cells (shown back to them, they reveal nothing)."""
+    autograded = nbformat.read(str(course.path("autograded", assignment, student) / f"{path.stem}.ipynb"),
+                               as_version=4)
+    own = {line.strip() for cell in autograded.cells
+           if not (cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code")
+           for line in cell.source.splitlines()}
+    return leaked(path.read_text(), notebook_hidden_lines(course, assignment, path.stem) - own)
+
+
+def feedback(course: Course, assignment: str, students: list[str] | None = None) -> Feedback:
+    """Generate the feedback of every autograded student (or ``students``)."""
+    api = course.api()
+    result, failed = Feedback(), []
+    for student in students or course.students(assignment, step="autograded"):
+        if not any(course.path("autograded", assignment, student).glob("*.ipynb")):
+            result.skipped.append(f"{student}: no autograded notebook (see logs/{assignment}/{student}.log)")
+            continue
+        run = api.generate_feedback(assignment, student, force=True)
+        if not run["success"]:
+            failed.append(f"{student}: generate_feedback failed\n{run.get('log', '')}{run.get('error', '')}")
+            continue
+        for path in sorted(course.path("feedback", assignment, student).glob("*.html")):
+            found = quoted(course, assignment, student, path)
+            if found:
+                path.unlink()
+                failed.append(f"{path} quoted a hidden test ({found[0]!r}): deleted")
+            else:
+                result.files.append(path)
+    if failed:
+        raise RuntimeError(f"feedback {assignment}: {len(result.files)} files written, but\n"
+                           + "\n".join(failed))
+    return result
+
+
+def bundle(course: Course, assignment: str, target: Path) -> Path:
+    """Zip ``feedback/<student>/<assignment>/*.html`` as ``<student>/<file>`` (for an LMS)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for student in course.students(assignment, step="feedback"):
+            for path in sorted(course.path("feedback", assignment, student).glob("*.html")):
+                if quoted(course, assignment, student, path):
+                    raise RuntimeError(f"{path} quotes hidden tests; not bundled")
+                zf.write(path, f"{student}/{path.name}")
+    return target

@@ -1,0 +1,42 @@
+"""nbgrader configuration of the SSL course; this folder is the course root.
+
+A TA's plain ``nbgrader generate_assignment hw1`` / ``nbgrader autograde hw1`` /
+``nbgrader generate_feedback hw1`` run here gets the same pipeline as
+``python -m autograder``: submissions repaired against the release, every kernel in
+the sandbox with limits and the integrity guard, the ``grading`` profile, and
+feedback without hidden tests. ``python -m autograder grade`` adds parallel workers,
+a private course copy per student and resumable runs.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # `autograder`
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern,
+    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from autograder.preprocessors import GuardedExecute, HideTests, RepairCells  # noqa: E402
+
+c = get_config()  # noqa: F821 (provided by traitlets)
+
+c.CourseDirectory.course_id = "ssl-course"
+
+# Kernel: the course's python3 kernel, each cell at most 60 s (a notebook in the
+# grading profile runs in 60 s on 2 cores), then interrupted.
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = 60
+c.GuardedExecute.max_restarts = 3
+
+# Sandbox limits per kernel (see autograder/sandbox.py), and the grading profile.
+c.SandboxKernelManager.cpu_seconds = 600
+c.SandboxKernelManager.memory_mb = 4096
+c.SandboxKernelManager.kernel_env = {"SSL_COURSE_PROFILE": "grading", "MPLBACKEND": "Agg"}
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, RepairCells, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata]
+c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]

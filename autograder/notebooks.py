@@ -1,0 +1,58 @@
+"""Reading notebooks as students hand them in, and telling which released notebook one is.
+
+Example
+-------
+>>> nb, why = read_notebook(Path("submission.ipynb"))     # doctest: +SKIP
+>>> identify(nb, released_notebooks(Course(), "hw1"))    # doctest: +SKIP
+'01_risk_minimization'
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.reader import NotJSONError
+
+from .course import Course
+
+
+def grade_id(cell) -> str | None:
+    """The nbgrader grade id of a cell, if it has one."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
+    """The notebook at ``path``, or None and why it cannot be read."""
+    try:
+        return nbformat.read(str(path), as_version=4), ""
+    except (json.JSONDecodeError, NotJSONError, UnicodeDecodeError) as exc:
+        return None, f"not valid JSON ({str(exc)[:80]})"
+    except Exception as exc:  # nbformat raises a zoo of errors for non-notebooks
+        return None, f"not a notebook ({type(exc).__name__}: {str(exc)[:80]})"
+
+
+def released_notebooks(course: Course, assignment: str) -> dict[str, nbformat.NotebookNode]:
+    """name -> released (student) version, for each notebook of ``assignment``."""
+    folder = course.path("release", assignment)
+    if not folder.is_dir():
+        raise ValueError(f"assignment {assignment!r} has no release: "
+                         "run `python -m autograder release` first")
+    return {p.stem: nbformat.read(str(p), as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+
+
+def identify(nb: nbformat.NotebookNode, released: dict[str, nbformat.NotebookNode]) -> str | None:
+    """Which released notebook ``nb`` is: most shared grade ids, else most similar text."""
+    if len(released) == 1:
+        return next(iter(released))
+    ids = {grade_id(c) for c in nb.cells} - {None}
+    shared = {name: len(ids & {grade_id(c) for c in rel.cells}) for name, rel in released.items()}
+    best = max(shared, key=shared.get)
+    if shared[best]:
+        return best
+    text = "\n".join(c.source for c in nb.cells)
+    ratios = {name: difflib.SequenceMatcher(None, text, "\n".join(c.source for c in rel.cells)).quick_ratio()
+              for name, rel in released.items()}
+    best = max(ratios, key=ratios.get)
+    return best if ratios[best] >= 0.5 else None
