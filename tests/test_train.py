@@ -478,6 +478,21 @@ def test_cuda_run_with_auto_amp_and_host_batches(monkeypatch):
     assert accuracy(model.cpu(), images, labels) > 0.95
 
 
+@pytest.mark.gpu
+def test_resident_batches_do_not_synchronise_the_device():
+    from course_utils.train.batches import TensorBatches
+
+    images, labels = two_blobs(256)
+    batches = TensorBatches(images.cuda(), labels.cuda(), batch_size=32, device=torch.device("cuda"), seed=0)
+    epoch = batches.epoch(0)  # copies the epoch's order to the device, once
+    torch.cuda.set_sync_debug_mode("error")  # any synchronising call below raises
+    try:
+        taken = [x for x, _ in epoch]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert len(taken) == 8 and all(x.is_cuda and x.shape == (32, 1, 8, 8) for x in taken)
+
+
 # ---------------------------------------------------------------- with the rest of the kit
 
 def test_simclr_on_shapes_with_the_kits_data_augment_models_and_evaluate():

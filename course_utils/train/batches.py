@@ -81,13 +81,14 @@ class TensorBatches:
         """An iterator over this rank's share of batches ``start, start + 1, ...`` of ``epoch``."""
         order = torch.randperm(len(self.images), generator=torch.Generator().manual_seed(
             epoch_seed(self.seed, epoch)))
+        if self.resident:  # one copy per epoch: a per-batch copy from pageable memory would
+            order = order.to(self.device)  # synchronise the device at every step
         share = self.batch_size // world_size()
         first = rank() * share
         return (self._take(order[b * self.batch_size + first:][:share]) for b in range(start, len(self)))
 
     def _take(self, idx):
         if self.resident:
-            idx = idx.to(self.device)
             return self.images[idx], self.labels[idx]
         return tuple(t[idx].pin_memory().to(self.device, non_blocking=True)
                      for t in (self.images, self.labels))

@@ -280,7 +280,7 @@ def fit(model: nn.Module, step, data, *, epochs: int, batch_size: int | None = N
             for cb in callbacks:
                 cb.on_step_end(state, batch, outputs)
             bar.update()
-            if state.step % 10 == 0:
+            if state.step % 10 == 0 and not bar.disable:  # .item() waits for the device
                 bar.set_postfix(loss=f"{pending[-1].item():.4f}", refresh=False)
             if state.step == last_step:
                 break

@@ -1,0 +1,100 @@
+"""benchmarks/: every script runs in its smoke form and reports what it says it reports.
+
+Speed is never asserted here (it is noisy and lives in benchmarks/RESULTS.md); these
+tests check that the benchmark code runs end to end on a CPU in seconds, and that
+run_all turns the scripts' summary lines into its table.
+"""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # puts benchmarks/ on sys.path for its helpers
+    return module
+
+
+def _summaries(text):
+    common = sys.modules.get("_common") or _load("_common")
+    return common.parse_summaries(text)
+
+
+def test_bench_augment_smoke(capsys):
+    results = _load("bench_augment").main(["--smoke"])
+    (best,) = results.values()
+    assert set(best) == {"ours", "ours-random", "lightly", "v2"}
+    assert all(r["views_per_s"] > 0 and r["peak_rss_mib"] > 0 for r in best.values())
+    rows = _summaries(capsys.readouterr().out)
+    figures = [r["figure"] for r in rows]
+    assert any("vs lightly" in f for f in figures) and any("vs v2" in f for f in figures)
+    assert all(r["ratio"] == pytest.approx(r["ours"] / r["alternative"]) for r in rows
+               if r["unit"] == "views/s")
+
+
+def test_bench_train_smoke(capsys):
+    best = _load("bench_train").main(["--smoke"])
+    phases = _load("_pipelines").PHASES
+    assert set(best) == {"ours", "lightly-0w"}
+    for r in best.values():
+        assert r["images_per_s"] > 0 and set(r["phases"]) == set(phases)
+        assert all(t >= 0 for t in r["phases"].values())
+    out = capsys.readouterr().out
+    assert "Where the time goes" in out
+    (throughput,) = [r for r in _summaries(out) if r["unit"] == "images/s"]
+    assert throughput["target"] == ">= 2x" and throughput["ratio"] > 0
+
+
+def test_bench_gpu_epoch_smoke_and_cpu_message(capsys):
+    gpu = _load("bench_gpu_epoch")
+    results = gpu.main(["--smoke"])
+    assert set(results) == {"ours", "dataloader"}
+    for r in results.values():
+        assert r["epoch_s"] > 0 and r["tflops"] > 0 and r["views_per_epoch"] == 2 * 2 * 8
+    assert gpu.train_flops_per_view(8, torch.device("cpu")) > 0
+    if not torch.cuda.is_available():
+        capsys.readouterr()
+        assert gpu.main([]) == {}
+        out = capsys.readouterr().out
+        assert "needs a CUDA GPU" in out and "python benchmarks/bench_gpu_epoch.py" in out
+
+
+def test_peak_tflops_table_prefers_the_specific_name():
+    gpu = _load("bench_gpu_epoch")
+    lookup = dict(gpu.PEAK_TFLOPS)
+    first = [next(p for k, p in gpu.PEAK_TFLOPS if k in name)
+             for name in ("NVIDIA H100 PCIe", "NVIDIA H100 80GB HBM3", "NVIDIA A10G", "Tesla T4")]
+    assert first == [lookup["H100 PCIe"], lookup["H100"], lookup["A10G"], lookup["T4"]]
+
+
+def test_run_all_tables_summaries_and_scripts_without_them():
+    run_all = _load("run_all")
+    common = sys.modules["_common"]
+    text = "noise\n" + common.SUMMARY_TAG + (
+        '{"figure": "f", "ours": 30.0, "alternative": 1.5, "unit": "views/s", "ratio": 20.0, '
+        '"target": ">= 20x"}\n')
+    expected = [["f", "views/s", "30", "1.5", "20.0x", ">= 20x"]]
+    assert run_all.table_rows("bench_x.py", text, 0, 1.0) == expected
+    (row,) = run_all.table_rows("bench_y.py", "no rows", 0, 3.0)
+    assert row[0].startswith("bench_y.py: no summary rows")
+    assert run_all.table_rows("bench_x.py", text, "timed out", 9.0)[-1][0].startswith(
+        "bench_x.py: exit status timed out")
+    assert list(run_all.scripts([], False)) == ["bench_augment.py", "bench_train.py", "bench_gpu_epoch.py"]
+    every = run_all.scripts([], True)
+    assert {p.name for p in BENCH.glob("bench_*.py")} <= set(every)
+    with pytest.raises(ValueError, match="names"):
+        run_all.scripts(["no_such_bench.py"], False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="with CUDA this would run the whole GPU benchmark")
+def test_run_all_runs_a_script_and_prints_the_table(capsys):
+    run_all = _load("run_all")
+    assert run_all.main(["bench_gpu_epoch.py", "--budget", "120"]) == 0
+    out = capsys.readouterr().out
+    assert "=== summary" in out and "| figure" in out and "GPU epoch" in out
