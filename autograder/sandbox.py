@@ -158,14 +158,17 @@ def _needed_paths(hide: list[str]) -> list[str]:
     return sorted(p for p in paths if not any(p.startswith(q + os.sep) for q in paths))
 
 
-def _read_only(libc) -> None:
+def _read_only(libc, under: list[str] | None = None) -> None:
     """Remount every mount but /proc, /sys and /dev read-only (keeping the flags a user
-    namespace may not drop): the kernel writes only to its own tmpfs mounted after this."""
+    namespace may not drop): the kernel writes only to its own tmpfs mounted after this.
+    With ``under``, only the mounts at or below those folders."""
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split()[4:6] for line in f]
     for point, options in mounts:
         point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), point)   # \040 is a space
         if point in ("/proc", "/sys", "/dev") or point.startswith(("/proc/", "/sys/", "/dev/")):
+            continue
+        if under is not None and not any(point == u or point.startswith(u + os.sep) for u in under):
             continue
         kept = sum(MOUNT_OPTION_FLAGS.get(o, 0) for o in options.split(","))
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY | kept
@@ -184,8 +187,18 @@ def _hide_and_mount(libc, hide: list[str], tmp_mb: int) -> None:
     """
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
     _read_only(libc)
+    # what the kernel needs from under /tmp (a checkout of the kit there, say) is bound back
+    # into the private /tmp, read-only, through descriptors opened before it covers them
+    under_tmp = [p for p in _needed_paths(hide) if p.startswith("/tmp/")]
+    descriptors = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in under_tmp]
     _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
     os.umask(0o022)
+    for path, fd in zip(under_tmp, descriptors):
+        os.makedirs(path, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    if under_tmp:
+        _read_only(libc, under=under_tmp)
     blocked = [(p, a) for p in _needed_paths(hide) if (a := _blocking_ancestor(p))]
     for i, (path, _) in enumerate(blocked):
         os.makedirs(f"/tmp/.stage/{i}")
