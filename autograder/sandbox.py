@@ -212,8 +212,8 @@ def _hide_and_mount(libc, hide: list[str], tmp_mb: int) -> None:
         os.rmdir(f"/tmp/.stage/{i}")
     if blocked:
         os.rmdir("/tmp/.stage")
-    for path in hide:
-        if os.path.isdir(path) and not path.startswith("/tmp/"):
+    for path in hide:   # under /tmp: only where a folder bound back above brought it back
+        if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
     if os.path.isdir("/dev/shm"):
         _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
