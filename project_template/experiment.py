@@ -146,14 +146,17 @@ def pretrain(config: dict, train, *, seed: int, device, checkpoint: Path, progre
     ``step(model, batch) -> loss`` works with ``fit``), another model.
     """
     cfg = config["pretrain"]
+    if isinstance(cfg["warmup"], bool) or not isinstance(cfg["warmup"], (int, float)) \
+            or not 0 <= cfg["warmup"] <= 1:
+        raise ValueError(f"[pretrain] warmup must be a fraction of the epochs in [0, 1], got {cfg['warmup']!r}")
     cu.seed_everything(seed)
     model = build_model(config, in_channels=train.images.shape[1])
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in config["augment"].items()}
     augment = SimCLRAugment(train.images.shape[-1], **options) if options else default_augment(train)
     step = functools.partial(simclr_step, augment=augment, temperature=cfg["temperature"])
     history = fit(model, step, train, epochs=cfg["epochs"], batch_size=min(cfg["batch_size"], len(train)),
-                  lr=cfg["lr"], weight_decay=cfg["weight_decay"], device=device, seed=seed,
-                  checkpoint=checkpoint, progress=progress)
+                  lr=cfg["lr"], warmup_epochs=cfg["warmup"] * cfg["epochs"], weight_decay=cfg["weight_decay"],
+                  device=device, seed=seed, checkpoint=checkpoint, progress=progress)
     return model, [float(x) for x in history["loss"]]
 
 

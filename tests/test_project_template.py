@@ -297,6 +297,12 @@ def test_changed_config_recomputes_and_unknown_keys_fail(experiment, tmp_path):
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['epoch'\] in \[pretrain\]"):
         experiment.load_config(typo, profile)
 
+    long_warmup = json.loads(json.dumps(smoke))
+    long_warmup["pretrain"]["warmup"] = 2
+    train = cu.data.load_dataset("shapes", "train", n=8)
+    with pytest.raises(ValueError, match=r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got 2"):
+        experiment.pretrain(long_warmup, train, seed=0, device="cpu", checkpoint=tmp_path / "x.pt", progress=False)
+
 
 @needs_tex
 def test_write_up_includes_the_experiment_outputs(compiled, smoke_run, tmp_path):
