@@ -20,15 +20,28 @@ from .course import PACKAGE_ROOT, Course
 NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
 
 
+LOCKED_BY_SUBMISSIONS = "because there are submissions associated"
+"""nbgrader's words when a notebook gained or lost cells after submissions were collected."""
+
+
 def generate(course: Course, assignments: list[str] | None = None) -> list[str]:
-    """Run nbgrader generate_assignment for each assignment (all by default)."""
+    """Run nbgrader generate_assignment for each assignment (all by default).
+
+    Raises ``RuntimeError`` with nbgrader's log when it fails, and a hint when the cause is
+    that cells were added or removed in an assignment that already has submissions.
+    """
     api = course.api()
     names = course.check_assignments(assignments)
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}"
-                               f"{result.get('error', '')}")
+            log = f"{result.get('log', '')}{result.get('error', '')}"
+            hint = ""
+            if LOCKED_BY_SUBMISSIONS in log:
+                hint = (f"\nhint: {name} has submissions in the gradebook, so nbgrader keeps its cells as "
+                        f"they were graded: edit cells in place (same cells, same grade ids), or drop its "
+                        f"grades first with `nbgrader db assignment remove {name} --force` inside autograder/")
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{log}{hint}")
     return names
 
 

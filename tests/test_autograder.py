@@ -23,7 +23,7 @@ from autograder.feedback import assignment_hidden_lines
 from autograder.hidden import BEGIN, END, REMOVED, hidden_lines, leaked, redact
 from autograder.grade import grade
 from autograder.notebooks import grade_id
-from autograder.release import sync
+from autograder.release import generate, sync
 from autograder.repair import repair_notebook, repair_submissions
 
 VERBS = ["release", "collect", "repair", "grade", "feedback", "export", "report", "formgrader", "demo"]
@@ -71,6 +71,21 @@ def test_release_syncs_notebooks_folder(course, tmp_path):
     changes = sync(course, course.assignments(), target)
     assert sorted(changes) == sorted([f"{changed}: updated", f"{stray}: removed (not in the release)"])
     assert sync(course, course.assignments(), target) == []
+
+
+def test_release_after_submissions_says_how_to_change_cells(course, monkeypatch):
+    """nbgrader refuses to add or remove cells once an assignment has submissions: say what to do."""
+    class Refusing:
+        def generate_assignment(self, name, **kwargs):
+            return {"success": False, "error": "",
+                    "log": f"RuntimeError: Cannot add or remove cells for notebook '04_simclr' "
+                           f"because there are submissions associated with it\n"}
+
+    monkeypatch.setattr(type(course), "api", lambda self: Refusing())
+    name = course.assignments()[-1]
+    with pytest.raises(RuntimeError, match=rf"(?s)Cannot add or remove cells.*hint: {name} has submissions.*"
+                                           rf"nbgrader db assignment remove {name} --force"):
+        generate(course, [name])
 
 
 def test_repository_notebooks_match_a_fresh_release(course):
