@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import machine_line, print_table  # noqa: E402
+from _common import load_line, machine_line, print_table  # noqa: E402
 
 from autograder import samples  # noqa: E402
 from autograder.course import Course  # noqa: E402
@@ -32,10 +32,11 @@ from autograder.grade import grade  # noqa: E402
 from autograder.release import release  # noqa: E402
 
 
-def bench(course: Course, assignment: str, workers: int, per_worker: int) -> tuple[float, int, dict]:
-    """Grade ``workers * per_worker`` reference submissions; (wall seconds, count, notebook -> seconds)."""
+def bench(course: Course, assignment: str, reference: dict, workers: int,
+          per_worker: int) -> tuple[float, int, dict]:
+    """Grade ``workers * per_worker`` copies of the ``reference`` submission (notebook name ->
+    notebook); (wall seconds, count, notebook -> seconds)."""
     students = [f"bench-{workers}w-{i}" for i in range(workers * per_worker)]
-    reference = {n: samples.reference(course, assignment, n) for n in course.notebooks(assignment)}
     for student in students:
         samples.write_submission(course, assignment, student, reference)
     start = time.perf_counter()
@@ -66,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         release(course, target=None)
         for assignment in course.check_assignments(args.assignments):
             per_submission = {}
+            reference = {n: samples.reference(course, assignment, n) for n in course.notebooks(assignment)}
             for workers in args.workers:
-                wall, count, notebooks = bench(course, assignment, workers, args.per_worker)
+                wall, count, notebooks = bench(course, assignment, reference, workers, args.per_worker)
                 per_submission[workers] = wall / count
                 speedup = per_submission[args.workers[0]] / per_submission[workers]
                 rows.append([assignment, workers, count, f"{wall:.0f}", f"{wall / count:.1f}",
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(["assignment", "workers", "notebook", "mean s per run (kernel start included)"],
                 notebook_rows)
-    print(f"\nload average after the run: {os.getloadavg()[0]:.1f}")
+    print(f"\nafter the run: {load_line()}")
 
 
 if __name__ == "__main__":

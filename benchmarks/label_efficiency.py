@@ -41,14 +41,13 @@ METHODS = ("simclr", "random", "supervised")
 def splits(name: str, profile: cu.Profile):
     """Train and test :class:`~course_utils.data.ImageDataset` of ``name`` at the profile's size."""
     if name == "shapes":
-        return (cu.data.load_dataset("shapes", "train", n=profile.n_train),
-                cu.data.load_dataset("shapes", "test", n=profile.n_test))
+        return (cu.data.load_dataset("shapes", "train", n=profile.n_train, image_size=profile.image_size),
+                cu.data.load_dataset("shapes", "test", n=profile.n_test, image_size=profile.image_size))
     return cu.data.load_dataset(name, "train"), cu.data.load_dataset(name, "test")
 
 
-def one_seed(name: str, profile: cu.Profile, seed: int, temperature: float) -> dict:
-    """``{method: {fraction: accuracy}}`` for one dataset and seed."""
-    train, test = splits(name, profile)
+def one_seed(train, test, profile: cu.Profile, seed: int, temperature: float) -> dict:
+    """``{method: {fraction: accuracy}}`` for one dataset's splits and one seed."""
     model, _ = pretrain_simclr(train, epochs=profile.epochs, batch_size=profile.batch_size,
                                temperature=temperature, seed=seed, progress=False)
     cu.seed_everything(seed)
@@ -80,7 +79,8 @@ def main(argv=None) -> dict:
     runs, rows = {}, []
     for name in args.datasets:
         start = time.perf_counter()
-        runs[name] = [one_seed(name, profile, seed, args.temperature) for seed in seeds]
+        train, test = splits(name, profile)
+        runs[name] = [one_seed(train, test, profile, seed, args.temperature) for seed in seeds]
         seconds = (time.perf_counter() - start) / len(seeds)
         for fraction in FRACTIONS:
             cells = []

@@ -10,6 +10,7 @@ so a wrong answer can be swapped in and that test cell run again against it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -92,7 +93,9 @@ def stub(source: str) -> str:
     return cell.source
 
 
+@functools.cache
 def _source(hw: str, name: str) -> nbformat.NotebookNode:
+    """The source notebook, read once per session (callers only read it)."""
     return nbformat.read(SOURCE / hw / f"{name}.ipynb", as_version=4)
 
 
