@@ -10,10 +10,9 @@ from .course import Course
 
 
 def _release(course, args):
-    from .course import PACKAGE_ROOT
-    from .release import NOTEBOOKS, release
-    target = Path(args.notebooks) if args.notebooks else NOTEBOOKS if course.root == PACKAGE_ROOT else None
-    changes = release(course, args.assignments or None, target=None if args.no_sync else target)
+    from .release import release
+    target = None if args.no_sync else Path(args.notebooks) if args.notebooks else ...
+    changes = release(course, args.assignments or None, target=target)
     print("\n".join(changes) or "notebooks/ already matches the release")
 
 

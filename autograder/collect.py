@@ -66,9 +66,9 @@ def _extract(archive: Path, into: Path) -> Path:
     with zipfile.ZipFile(archive) as zf:
         if sum(i.file_size for i in zf.infolist()) > MAX_ZIP_BYTES:
             raise ValueError(f"{archive} unpacks to more than {MAX_ZIP_BYTES // 2**30} GiB")
+        root = into.resolve()
         for info in zf.infolist():
-            target = (into / info.filename).resolve()
-            if not str(target).startswith(str(into.resolve())):
+            if not (into / info.filename).resolve().is_relative_to(root):  # a sibling such as root + "x" too
                 raise ValueError(f"{archive}: entry {info.filename!r} points outside the archive")
         zf.extractall(into)
         for info in zf.infolist():   # keep the archive's times: the newest of two files wins

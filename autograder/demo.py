@@ -18,11 +18,11 @@ import nbformat
 
 from . import samples
 from .collect import collect
-from .course import PACKAGE_ROOT, Course
+from .course import Course
 from .export import export_csv, grade_table
 from .feedback import feedback
 from .grade import Limits, grade
-from .release import NOTEBOOKS, release
+from .release import release
 
 STUDENTS = {"sample-reference": samples.reference, "sample-blank": samples.blank,
             "sample-partly-wrong": samples.partly_wrong}
@@ -45,8 +45,7 @@ def demo(course: Course | None = None, workers: int | None = None, limits: Limit
     if unknown := set(students) - set(STUDENTS):
         raise ValueError(f"students must be among {list(STUDENTS)}, got {sorted(unknown)}")
     start = time.monotonic()
-    target = NOTEBOOKS if course.root == PACKAGE_ROOT else None
-    echo("release: " + ("; ".join(release(course, target=target)) or "notebooks/ up to date"))
+    echo("release: " + ("; ".join(release(course)) or "notebooks/ up to date"))
     for assignment in course.assignments():
         with tempfile.TemporaryDirectory() as tmp:
             hand_in(course, assignment, Path(tmp), students)

@@ -10,7 +10,9 @@ a private course copy per student and resumable runs.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # `autograder`
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds `autograder`
+if _REPOSITORY not in sys.path:  # nbgrader runs this file again for every config load
+    sys.path.insert(0, _REPOSITORY)
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402

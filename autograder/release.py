@@ -45,7 +45,7 @@ def generate(course: Course, assignments: list[str] | None = None) -> list[str]:
     return names
 
 
-def sync(course: Course, assignments: list[str], target: Path = NOTEBOOKS) -> list[str]:
+def sync(course: Course, assignments: list[str], target: Path) -> list[str]:
     """Make ``target/<assignment>/`` an exact copy of the release; return what changed."""
     changes = []
     for name in assignments:
@@ -64,8 +64,13 @@ def sync(course: Course, assignments: list[str], target: Path = NOTEBOOKS) -> li
     return changes
 
 
-def release(course: Course, assignments: list[str] | None = None,
-            target: Path | None = NOTEBOOKS) -> list[str]:
-    """generate_assignment, then :func:`sync` into ``target`` (skipped when None)."""
+def release(course: Course, assignments: list[str] | None = None, target=...) -> list[str]:
+    """generate_assignment, then :func:`sync` into ``target`` (skipped when None).
+
+    By default ``target`` is the repository's ``notebooks/`` for the repository's own course
+    and None for any other (a copy in a test or a benchmark must not overwrite it).
+    """
+    if target is ...:
+        target = NOTEBOOKS if course.root == PACKAGE_ROOT else None
     names = generate(course, assignments)
     return sync(course, names, target) if target is not None else []

@@ -154,8 +154,13 @@ def _needed_paths(hide: list[str]) -> list[str]:
     candidates = (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
                   os.path.dirname(os.path.realpath(sys.executable)), *sys.path, *kit)
     paths = {os.path.realpath(p) for p in candidates if p and os.path.isdir(p)}
-    paths = {p for p in paths if not any(p == h or p.startswith(h + os.sep) for h in hide)}
-    return sorted(p for p in paths if not any(p.startswith(q + os.sep) for q in paths))
+    paths = {p for p in paths if not _under(p, hide)}
+    return sorted(p for p in paths if not any(p != q and _under(p, [q]) for q in paths))
+
+
+def _under(path: str, roots) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one (``/a/bc`` is not inside ``/a/b``)."""
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
 def _read_only(libc, under: list[str] | None = None) -> None:
@@ -168,7 +173,7 @@ def _read_only(libc, under: list[str] | None = None) -> None:
         point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), point)   # \040 is a space
         if point in ("/proc", "/sys", "/dev") or point.startswith(("/proc/", "/sys/", "/dev/")):
             continue
-        if under is not None and not any(point == u or point.startswith(u + os.sep) for u in under):
+        if under is not None and not _under(point, under):
             continue
         kept = sum(MOUNT_OPTION_FLAGS.get(o, 0) for o in options.split(","))
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY | kept
@@ -330,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.pop(name, None)
     os.environ.update(item.split("=", 1) for item in args.env)
     os.chdir(home)
-    sys.path[:] = ["", *(p for p in sys.path if p and not any(p.startswith(h) for h in hide))]
+    sys.path[:] = ["", *(p for p in sys.path if p and not _under(p, hide))]
     guard.snapshot()   # before anything the student controls; imports numpy, torch and the kit
 
     from ipykernel.kernelapp import IPKernelApp

@@ -201,6 +201,30 @@ def test_collect_refuses_an_archive_that_escapes(course, tmp_path):
         collect(course, archive, course.assignments()[0])
 
 
+def test_an_archive_entry_in_a_sibling_folder_is_outside_too(tmp_path):
+    """``../unpackedx/`` shares its name's prefix with ``unpacked/`` but is not inside it."""
+    from autograder.collect import _extract
+
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../unpackedx/evil.ipynb", "{}")
+    (tmp_path / "unpacked").mkdir()
+    with pytest.raises(ValueError, match="points outside the archive"):
+        _extract(archive, tmp_path / "unpacked")
+    assert not (tmp_path / "unpackedx").exists()
+
+
+def test_release_of_a_course_copy_leaves_the_repository_notebooks_alone(course, monkeypatch):
+    import autograder.release as release_module
+
+    synced = []
+    monkeypatch.setattr(release_module, "generate", lambda course, names: names or course.assignments())
+    monkeypatch.setattr(release_module, "sync", lambda course, names, target: synced.append(target) or [])
+    release_module.release(course)
+    release_module.release(release_module.Course())  # the repository's own course
+    assert synced == [release_module.NOTEBOOKS]
+
+
 # -------------------------------------------------------------------------------- repair
 STRUCTURAL = [cases.colab, cases.altered_metadata, cases.markdown_answer, cases.cells_deleted,
               cases.cells_duplicated, cases.cells_reordered, cases.cells_inserted, cases.edit_locked,
@@ -284,11 +308,14 @@ def test_repair_verb_reports_and_writes_with_backups(course, capsys):
     out = capsys.readouterr().out
     assert f"repair-me/{nb}.ipynb: 1 changes" in out and "markdown cell turned back into code" in out
     assert f"it is {nb}.ipynb" in out
+    # without --write the verb only reports: no backup, the renamed file still under its name
+    assert not (course.root / "repair_originals").exists()
+    assert (course.path("submitted", a, "renamed") / f"Copy of {nb} (1).ipynb").exists()
     report = repair_submissions(course, a, ["repair-me", "renamed"], write=True)
+    assert any("markdown cell turned back into code" in c for c in report[f"repair-me/{nb}.ipynb"])
     assert (course.root / "repair_originals" / "repair-me" / a / f"{nb}.ipynb").exists()
     assert (course.path("submitted", a, "renamed") / f"{nb}.ipynb").exists()
     assert all(changes == [] for changes in repair_submissions(course, a, ["repair-me", "renamed"]).values())
-    assert report
 
 
 # ------------------------------------------------------------------------- leak detection

@@ -32,9 +32,7 @@ import pytest
 import autograder_cases as cases
 from autograder.__main__ import main
 from autograder.demo import demo
-from autograder.export import export_csv
 from autograder.feedback import assignment_hidden_lines, feedback, quoted
-from autograder.hidden import leaked
 from autograder.formgrader import command
 from autograder.grade import Limits, grade
 from autograder.report import exercise_stats, format_report
@@ -51,8 +49,8 @@ def scores(course, assignment: str, student: str) -> dict[str, float | None]:
 
 
 def autograded_scores(course, assignment: str, student: str) -> dict[str, float]:
-    return {gid: score for gid, score in scores(course, assignment, student).items()
-            if gid in cases.full_points(course, assignment)}
+    autograded = cases.full_points(course, assignment)
+    return {gid: score for gid, score in scores(course, assignment, student).items() if gid in autograded}
 
 
 @pytest.fixture(scope="module")
@@ -207,10 +205,15 @@ def test_case_feedback_has_no_hidden_test(course, case_run):
     assert "a line of a hidden test was removed" in printed
 
 
-def test_export_has_no_hidden_test(course, case_run, tmp_path):
-    lines = set().union(*(assignment_hidden_lines(course, a) for a in course.assignments()))
-    text = export_csv(course, tmp_path / "grades.csv").read_text()
-    assert "case-read-hidden" in text and not leaked(text, lines)
+def test_a_submission_finds_no_hidden_test_or_gradebook(course, case_run):
+    """The read-hidden case lists every file it can reach that holds a hidden test or is a
+    gradebook: the sandbox must leave it an empty list."""
+    built, _, _ = case_run
+    case = built["case-read-hidden"]
+    graded = nbformat.read(course.path("autograded", case.assignment, case.student) / f"{case.notebook}.ipynb",
+                           as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    assert "found: []" in printed, printed[-2000:]
 
 
 # ------------------------------------------------------------------------------ formgrader

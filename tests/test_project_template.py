@@ -297,11 +297,16 @@ def test_changed_config_recomputes_and_unknown_keys_fail(experiment, tmp_path):
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['epoch'\] in \[pretrain\]"):
         experiment.load_config(typo, profile)
 
-    long_warmup = json.loads(json.dumps(smoke))
-    long_warmup["pretrain"]["warmup"] = 2
-    train = cu.data.load_dataset("shapes", "train", n=8)
-    with pytest.raises(ValueError, match=r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got 2"):
-        experiment.pretrain(long_warmup, train, seed=0, device="cpu", checkpoint=tmp_path / "x.pt", progress=False)
+
+@pytest.mark.parametrize("warmup", [2, -0.1, True, "0.1"])
+def test_a_warmup_that_is_not_a_fraction_fails_naming_it(experiment, tmp_path, warmup):
+    import course_utils as cu
+
+    config = experiment.load_config(TEMPLATE / "configs" / "smoke.toml", cu.profile("grading"))
+    config["pretrain"]["warmup"] = warmup
+    with pytest.raises(ValueError, match=r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got "
+                                         + re.escape(repr(warmup))):
+        experiment.pretrain(config, None, seed=0, device="cpu", checkpoint=tmp_path / "x.pt", progress=False)
 
 
 @needs_tex
