@@ -2,8 +2,9 @@
 
 Benchmarks print figures and ratios, never pass/fail. Each script measures every method
 in a fresh child process (so that its peak memory is its own) over a few interleaved
-rounds and keeps the best round, which damps the noise of a shared machine; it ends
-with :func:`summary` lines that ``benchmarks/run_all.py`` collects into one table.
+rounds and keeps the best round, which damps the noise of a shared machine (the
+command line and runs of such a script: :class:`Driver`); it ends with :func:`summary`
+lines that ``benchmarks/run_all.py`` collects into one table.
 
 Example::
 
@@ -14,6 +15,7 @@ Example::
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -140,6 +142,68 @@ def best_of(rounds: int, methods: Sequence[str], measure: Callable[[str], dict],
             if method not in best or result[key] > best[method][key]:
                 best[method] = result
     return best
+
+
+class Driver:
+    """The command line and the runs of a script that measures each of ``methods`` in its
+    own process.
+
+    Its ``parser`` has ``--quick`` and ``--smoke`` (with the script's help texts),
+    ``--rounds`` (interleaved rounds: default 3, quick 2, smoke 1) and the hidden
+    ``--method`` that a child process gets; the script adds its own flags::
+
+        driver = Driver(__file__, __doc__, METHODS, quick="...", smoke="...")
+        driver.parser.add_argument("--steps", type=int, default=10)
+        args = driver.parse(argv)
+        if args.method:  # this is the child process
+            return driver.child(threads, lambda: measure(args.method, args.steps))
+        best = driver.best(args, list(METHODS), "items_per_s",
+                           lambda m: measure(m, args.steps), lambda m: ["--steps", str(args.steps)])
+    """
+
+    def __init__(self, script: str, doc: str, methods: Sequence[str], *, quick: str, smoke: str):
+        self.script = os.path.abspath(script)
+        self.parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+        self.parser.add_argument("--quick", action="store_true", help=quick)
+        self.parser.add_argument("--smoke", action="store_true", help=smoke)
+        self.parser.add_argument("--rounds", type=int, default=None,
+                                 help="interleaved rounds (default 3, quick 2)")
+        self.parser.add_argument("--method", choices=methods, help=argparse.SUPPRESS)  # child process
+
+    def parse(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """The parsed flags, ``rounds`` resolved (1 under ``--smoke``)."""
+        args = self.parser.parse_args(argv)
+        args.rounds = 1 if args.smoke else args.rounds or (2 if args.quick else 3)
+        return args
+
+    @staticmethod
+    def child(threads: int, measure: Callable[[], dict]) -> dict:
+        """The child process's part: ``measure()`` on ``threads`` torch threads, printed as
+        JSON on the last line (what :func:`run_child` reads); returns ``{}``."""
+        import torch
+
+        torch.set_num_threads(threads)
+        print(json.dumps(measure()))
+        return {}
+
+    def best(self, args: argparse.Namespace, methods: Sequence[str], key: str,
+             measure: Callable[[str], dict], child_args: Callable[[str], list[str]]) -> dict[str, dict]:
+        """:func:`best_of` ``args.rounds`` rounds of ``methods``: each measured in a fresh
+        ``python script --method M *child_args(M)``, or under ``--smoke`` by ``measure(M)``
+        in this process on one torch thread."""
+        def one(method: str) -> dict:
+            if args.smoke:
+                with torch_threads(1):
+                    return measure(method)
+            return run_child(self.script, ["--method", method, *child_args(method)])
+
+        return best_of(args.rounds, methods, one, key)
+
+    @staticmethod
+    def rounds_note(args: argparse.Namespace) -> str:
+        """'best of N interleaved round(s), each method in its own process', for a header line."""
+        return (f"best of {args.rounds} interleaved round(s), each method in its own process"
+                f"{' (smoke: in this process)' if args.smoke else ''}")
 
 
 def _cpu_name() -> str:

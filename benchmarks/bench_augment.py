@@ -28,15 +28,12 @@ figures, never pass/fail.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (PeakRSS, best_of, fmt, machine_line, print_table, run_child,  # noqa: E402
-                     summary, time_call, torch_threads)
+from _common import Driver, PeakRSS, fmt, machine_line, print_table, summary, time_call  # noqa: E402
 
 SIZE = 32
 METHODS = {
@@ -112,52 +109,44 @@ def measure_cuda(repeat: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer images and rounds (~2 min)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a few images, one round, in this process: checks that it runs")
-    parser.add_argument("--n", type=int, default=None, help="images (default 2048, quick 1024)")
-    parser.add_argument("--n-per-image", type=int, default=None,
-                        help="images for the per-image pipelines (default 256, quick 128)")
-    parser.add_argument("--batch-size", type=int, default=256, help="SimCLRAugment batch size")
-    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1],
-                        help="torch thread counts to measure at (default 2 1)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
-    parser.add_argument("--repeat", type=int, default=None, help="timed passes per measurement")
-    parser.add_argument("--method", choices=METHODS, help=argparse.SUPPRESS)  # child process
-    args = parser.parse_args(argv)
+    driver = Driver(__file__, __doc__, METHODS, quick="fewer images and rounds (~2 min)",
+                    smoke="a few images, one round, in this process: checks that it runs")
+    driver.parser.add_argument("--n", type=int, default=None, help="images (default 2048, quick 1024)")
+    driver.parser.add_argument("--n-per-image", type=int, default=None,
+                               help="images for the per-image pipelines (default 256, quick 128)")
+    driver.parser.add_argument("--batch-size", type=int, default=256, help="SimCLRAugment batch size")
+    driver.parser.add_argument("--threads", type=int, nargs="+", default=[2, 1],
+                               help="torch thread counts to measure at (default 2 1)")
+    driver.parser.add_argument("--repeat", type=int, default=None, help="timed passes per measurement")
+    args = driver.parse(argv)
 
     import torch
 
     if args.smoke:  # in this process, one thread (quick even on a busy machine)
-        args.n, args.batch_size, args.rounds, args.repeat, args.threads = args.n or 16, 8, 1, 1, [1]
+        args.n, args.batch_size, args.repeat, args.threads = args.n or 16, 8, 1, [1]
         args.n_per_image = args.n
     args.n = args.n or (1024 if args.quick else 2048)
     args.n_per_image = min(args.n, args.n_per_image or (128 if args.quick else 256))
-    args.rounds = args.rounds or (2 if args.quick else 3)
     args.repeat = args.repeat or (2 if args.quick else 3)
+
+    def n_images(method):
+        return args.n if method.startswith("ours") else args.n_per_image
+
     if args.method:  # child process: one measurement, as JSON on the last line
-        torch.set_num_threads(args.threads[0])
-        print(json.dumps(measure(args.method, args.n, args.batch_size, args.repeat)))
-        return {}
+        return driver.child(args.threads[0],
+                            lambda: measure(args.method, args.n, args.batch_size, args.repeat))
 
     print(machine_line())
     print(f"{args.n} images of {SIZE}x{SIZE} ({args.n_per_image} for the per-image pipelines), two views "
-          f"each; SimCLRAugment batches of "
-          f"{args.batch_size}; best of {args.rounds} interleaved round(s), each method in its own "
-          f"process{' (smoke: in this process)' if args.smoke else ''}\n")
+          f"each; SimCLRAugment batches of {args.batch_size}; {driver.rounds_note(args)}\n")
     results = {}
     for threads in args.threads:
-        def one(method, threads=threads):
-            n = args.n if method.startswith("ours") else args.n_per_image
-            if args.smoke:
-                with torch_threads(1):
-                    return measure(method, n, args.batch_size, args.repeat)
-            return run_child(os.path.abspath(__file__), [
-                "--method", method, "--n", str(n), "--batch-size", str(args.batch_size),
-                "--threads", str(threads), "--repeat", str(args.repeat)])
-
-        best = best_of(args.rounds, list(METHODS), one, "views_per_s")
+        best = driver.best(
+            args, list(METHODS), "views_per_s",
+            lambda method: measure(method, n_images(method), args.batch_size, args.repeat),
+            lambda method, threads=threads: [
+                "--n", str(n_images(method)), "--batch-size", str(args.batch_size), "--threads", str(threads),
+                "--repeat", str(args.repeat)])
         results[threads] = best
         print(f"torch threads: {threads}")
         print_table(["method", "what", "views/s", "views per CPU-s", "peak RSS (MiB)"],

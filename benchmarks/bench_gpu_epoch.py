@@ -25,7 +25,6 @@ except with ``--smoke`` (tiny sizes on the CPU, no compile: checks that it runs)
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 
@@ -82,11 +81,10 @@ def train_flops_per_view(size: int, device) -> float:
 def measure(method: str, args, device) -> dict:
     """Seconds per epoch, peak memories and seconds per step phase of one method."""
     import torch
-    from _pipelines import PILImages, anatomy, endless, lightly_transform, resident_batches, views_step
+    from _pipelines import anatomy, dataloader_pipeline, resident_pipeline
 
     from course_utils import seed_everything
-    from course_utils.augment import SimCLRAugment
-    from course_utils.train import fit, simclr_step
+    from course_utils.train import fit
 
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (args.n, 3, args.image_size, args.image_size), dtype=torch.uint8,
@@ -101,25 +99,15 @@ def measure(method: str, args, device) -> dict:
         torch.cuda.reset_peak_memory_stats()
     with PeakRSS() as rss:
         if method == "ours":
-            images, labels = images.to(device), labels.to(device)
-            augment = SimCLRAugment(args.image_size)
-            step = functools.partial(simclr_step, augment=augment, temperature=0.5)
-            data, batch_size = (images, labels), args.batch_size
-            batches = resident_batches(images, labels, args.batch_size)
+            pipe = resident_pipeline(images.to(device), labels.to(device), args.batch_size)
         else:
-            augment = None
-            loader = torch.utils.data.DataLoader(
-                PILImages(images, labels, lightly_transform(args.image_size)), batch_size=args.batch_size,
-                shuffle=True, drop_last=True, num_workers=args.workers, pin_memory=cuda,
-                persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
-            step = functools.partial(views_step, temperature=0.5)
-            data, batch_size, batches = loader, None, endless(loader)
-        history = fit(net, step, data, epochs=args.epochs, batch_size=batch_size, amp=args.amp,
+            pipe = dataloader_pipeline(images, labels, args.batch_size, workers=args.workers, pin_memory=cuda,
+                                       prefetch_factor=4 if args.workers else None)
+        history = fit(net, pipe.step, pipe.data, epochs=args.epochs, batch_size=pipe.batch_size, amp=args.amp,
                       progress=False, device=device)
         epoch_s = min(r["time_s"] for r in history.records[1:] or history.records)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
-        phases = anatomy(net, optimizer, batches, augment=augment, steps=args.anatomy_steps,
-                         device=device, amp_dtype=torch.bfloat16 if args.amp == "bf16" else torch.float16)
+        phases = anatomy(net, pipe.batches, augment=pipe.augment, steps=args.anatomy_steps, device=device,
+                         amp=args.amp)
     steps = args.n // args.batch_size
     return {"epoch_s": epoch_s, "views_per_epoch": 2 * steps * args.batch_size,
             "peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,
@@ -180,11 +168,10 @@ def main(argv=None) -> dict:
                   fmt(r["peak_rss_mib"])] for m, r in results.items()])
     print(f"\nmodel FLOPs per view (forward + backward): {flops_view / 1e9:.2f} GFLOP; peak "
           f"{'unknown (pass --peak-tflops)' if peak is None else f'{peak:g} TFLOP/s'}")
-    from _pipelines import PHASES
+    from _pipelines import print_phase_table
 
     print("\nWhere the time goes: median milliseconds per step, device synchronised between phases")
-    print_table(["phase", *results], [[p, *(f"{1e3 * r['phases'][p]:.2f}" for r in results.values())]
-                                      for p in PHASES])
+    print_phase_table({m: r["phases"] for m, r in results.items()}, digits=2, shares=False)
     if "ours" in results:
         ours = results["ours"]
         alt = results.get("dataloader", {})

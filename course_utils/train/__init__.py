@@ -20,8 +20,8 @@ Example
 """
 from .callbacks import Callback, KNNMonitor, OnlineProbe, TrainState
 from .history import History
-from .loop import fit, lr_factor
+from .loop import amp_dtype, fit, lr_factor
 from .steps import simclr_step, supervised_step
 
 __all__ = ["fit", "History", "simclr_step", "supervised_step", "Callback", "OnlineProbe",
-           "KNNMonitor", "TrainState", "lr_factor"]
+           "KNNMonitor", "TrainState", "lr_factor", "amp_dtype"]

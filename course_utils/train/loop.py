@@ -31,8 +31,17 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / (total - warmup)))
 
 
-def _amp_dtype(amp, device: torch.device):
-    """The autocast dtype for ``amp`` on ``device``, or ``None`` for full precision."""
+def amp_dtype(amp, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype that :func:`fit` uses for its ``amp`` argument on ``device``.
+
+    - ``False``: ``None`` (full precision) on any device;
+    - ``"auto"``: on CUDA ``torch.bfloat16`` where the GPU supports it, else ``torch.float16``;
+      ``None`` on any other device;
+    - ``"bf16"``: ``torch.bfloat16`` on any device;
+    - ``"fp16"``: ``torch.float16`` on CUDA; a ``ValueError`` on any other device.
+
+    Any other ``amp`` is a ``ValueError``.
+    """
     if amp is False:
         return None
     if amp == "auto":
@@ -185,7 +194,7 @@ def fit(model: nn.Module, step, data, *, epochs: int, batch_size: int | None = N
 
     device = init_distributed(device)
     seed_everything((seed + rank()) % 2**32)
-    amp_dtype = _amp_dtype(amp, device)
+    dtype = amp_dtype(amp, device)
     model.to(device)
     batches = make_batches(data, batch_size=batch_size, device=device, seed=seed)
     steps_per_epoch = len(batches)
@@ -195,7 +204,7 @@ def fit(model: nn.Module, step, data, *, epochs: int, batch_size: int | None = N
     optimizer = _make_optimizer(optimizer, model, lr, weight_decay)
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", group["lr"])
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     state = TrainState(model=model, optimizer=optimizer, device=device, epochs=epochs,
                        steps_per_epoch=steps_per_epoch, history=History())
     for cb in callbacks:
@@ -246,7 +255,7 @@ def fit(model: nn.Module, step, data, *, epochs: int, batch_size: int | None = N
     bar = tqdm(total=last_step, initial=state.step, disable=not progress or rank() != 0, unit="step")
     if resumed is not None and not bar.disable:
         bar.write(f"resuming from {os.fspath(checkpoint)}: epoch {state.epoch + 1}, step {state.step}")
-    autocast = torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+    autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
     while state.epoch < epochs and state.step < last_step:
         started = time.perf_counter() - elapsed
         if resumed is not None:
