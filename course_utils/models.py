@@ -169,6 +169,14 @@ class ProjectionHead(nn.Sequential):
         layers.append(nn.Linear(previous, out_dim))
         super().__init__(*layers)
 
+    def __getitem__(self, idx):
+        """A layer, or for a slice a plain ``nn.Sequential`` of those layers (sharing their
+        parameters): ``head[:3]`` is the head's first Linear-BN-ReLU, which SimCLRv2 keeps
+        when fine-tuning (Chen et al., 2020b, Section 2)."""
+        if isinstance(idx, slice):
+            return nn.Sequential(*list(self)[idx])
+        return super().__getitem__(idx)
+
 
 class SimCLRNet(nn.Module):
     """An encoder ``f`` followed by a projection head ``g``: ``x -> (h, z)``.

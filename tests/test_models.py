@@ -71,6 +71,16 @@ def test_projection_head_structure(layers, hidden, sizes):
     assert head(torch.rand(6, 512)).shape == (6, 128)
 
 
+def test_projection_head_slices_share_its_layers():
+    head = ProjectionHead(16, hidden_dim=12, out_dim=4, num_layers=3).eval()
+    first = head[:3]  # SimCLRv2 fine-tunes from the first hidden layer
+    assert type(first) is nn.Sequential and first[0] is head[0]
+    x = torch.rand(5, 16)
+    assert first(x).shape == (5, 12)
+    torch.testing.assert_close(head[3:](first(x)), head(x))
+    assert isinstance(head[-1], nn.Linear) and head[-1].out_features == 4
+
+
 def test_simclr_net_returns_features_and_projection():
     encoder, head = SmallConvNet(1, width=4), ProjectionHead(32, out_dim=8)
     model = SimCLRNet(encoder, head).eval()
