@@ -3,7 +3,8 @@
 - :func:`pretrain_simclr`: SimCLR (Chen et al., 2020a) with the kit's training core.
 - :func:`label_subset`: a stratified fraction of the labels, as in semi-supervised
   benchmarks (Chen et al., 2020b).
-- :func:`train_supervised`: the supervised-from-scratch baseline on those labels.
+- :func:`train_supervised`: the supervised-from-scratch baseline on those labels, or,
+  given a pretrained encoder, the same training fine-tuning it (Chen et al., 2020a, Table 7).
 - :func:`label_efficiency`: linear-probe accuracy with 1%, 10%, ... of the labels,
   beside the supervised baseline: the lecture's SimCLRv2 table at small scale.
 
@@ -21,6 +22,7 @@ Example
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -110,18 +112,29 @@ def label_subset(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.
     return torch.cat(picked).sort().values
 
 
-def train_supervised(train: ImageDataset, test: ImageDataset, *, encoder: str = "small",
+def train_supervised(train: ImageDataset, test: ImageDataset, *, encoder: str | nn.Module = "small",
                      min_steps: int = 300, epochs: int = 30, lr: float = 1e-3, seed: int = 0,
                      device=None, progress: bool = False) -> float:
-    """Test accuracy of ``encoder`` + a linear head trained from scratch on ``train``'s labels.
+    """Test accuracy of ``encoder`` + a linear head, every weight trained on ``train``'s labels.
 
-    Trained with light augmentation (crops and flips) for ``epochs`` epochs or at least
-    ``min_steps`` steps, so that tiny label subsets get as many updates as large ones.
+    ``encoder`` is a name for :func:`~course_utils.models.build_encoder` (supervised from
+    scratch), or a pretrained module with ``.feature_dim`` mapping ``(N, C, H, W)`` to
+    ``(N, feature_dim)``, which a copy of is fine-tuned (the module itself is left as it
+    was). That is how SimCLR is evaluated with 1% and 10% of ImageNet's labels (Chen et
+    al., 2020a, Table 7: "fine-tune the whole base network on the labeled data"). Either way
+    the training is the same, so two runs differ only in where the weights start:
+    AdamW at ``lr`` with light augmentation (crops and flips) for ``epochs`` epochs or at
+    least ``min_steps`` steps, so that tiny label subsets get as many updates as large ones.
     """
     check_positive(min_steps, "min_steps", integer=True)
+    if not isinstance(encoder, (str, nn.Module)):
+        raise TypeError(f"encoder must be an encoder name or a torch.nn.Module, got {type(encoder).__name__}")
+    if isinstance(encoder, nn.Module) and not hasattr(encoder, "feature_dim"):
+        raise TypeError("encoder must have .feature_dim (its output width), as build_encoder's encoders do")
     seed_everything(seed)
     device = device or get_device()
-    net = build_encoder(encoder, in_channels=train.images.shape[1])
+    net = (copy.deepcopy(encoder) if isinstance(encoder, nn.Module)
+           else build_encoder(encoder, in_channels=train.images.shape[1]))
     model = nn.Sequential(net, nn.Linear(net.feature_dim, len(train.classes)))
     side = train.images.shape[-1]
     augment = SimCLRAugment(side, scale=(0.5, 1.0), jitter_p=0.0, grayscale_p=0.0)

@@ -59,3 +59,38 @@ def test_pretrain_simclr_warms_up_for_a_tenth_of_the_epochs(monkeypatch):
     recipes.pretrain_simclr(shapes, epochs=30, batch_size=4, progress=False)
     recipes.pretrain_simclr(shapes, epochs=30, batch_size=4, warmup_epochs=0, lr=1e-3, progress=False)
     assert [(c["lr"], c["warmup_epochs"]) for c in calls] == [(3e-3, 3.0), (1e-3, 0)]
+
+
+def test_train_supervised_fine_tunes_a_copy_of_a_pretrained_encoder(monkeypatch):
+    started = []
+
+    def fake_fit(model, step, data, **kwargs):  # records where training starts
+        started.append({k: v.clone() for k, v in model[0].state_dict().items()})
+        started.append(model[0])
+
+    monkeypatch.setattr(recipes, "fit", fake_fit)
+    shapes = cu.data.load_dataset("shapes", "train", n=16, image_size=16)
+    pretrained = cu.models.build_encoder("small")
+    with torch.no_grad():
+        for w in pretrained.parameters():
+            w.add_(1.0)  # unlike any fresh initialisation
+    kept = {k: v.clone() for k, v in pretrained.state_dict().items()}
+    recipes.train_supervised(shapes, shapes, encoder=pretrained, min_steps=1, epochs=1, device="cpu")
+    weights, trained = started
+    assert trained is not pretrained  # a copy is trained ...
+    for name, value in kept.items():  # ... starting from the pretrained weights, which stay as they were
+        torch.testing.assert_close(weights[name], value)
+        torch.testing.assert_close(pretrained.state_dict()[name], value)
+
+    started.clear()
+    recipes.train_supervised(shapes, shapes, encoder="small", min_steps=1, epochs=1, device="cpu")
+    first = "features.0.0.weight"
+    assert not torch.equal(started[0][first], kept[first])  # a name starts from a fresh encoder
+
+
+@pytest.mark.parametrize("encoder, message", [(3, "encoder must be an encoder name or a torch.nn.Module"),
+                                              (torch.nn.Linear(2, 2), "encoder must have .feature_dim")])
+def test_train_supervised_rejects_an_encoder_it_cannot_train(encoder, message):
+    shapes = cu.data.load_dataset("shapes", "train", n=8, image_size=16)
+    with pytest.raises(TypeError, match=message):
+        recipes.train_supervised(shapes, shapes, encoder=encoder)
