@@ -80,6 +80,9 @@ def _demo(course, args):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .grade import Limits
+    from .sandbox import LIMITS
+
     parser = argparse.ArgumentParser(
         prog="python -m autograder", description="Autograde the SSL course with nbgrader: release, collect, "
         "repair, grade, feedback, export, report. Each verb has --help.")
@@ -119,9 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="parallel students (default: one per core)")
     p.add_argument("--force", action="store_true", help="grade again students already graded")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py, 60)")
-    p.add_argument("--cpu-seconds", type=int, help="CPU seconds per kernel (default 600)")
-    p.add_argument("--memory-mb", type=int, help="memory per kernel in MiB (default 4096)")
-    p.add_argument("--student-timeout", type=int, default=1800, help="wall-clock seconds per student")
+    (cpu_seconds, _), (memory_mb, _) = LIMITS["cpu_seconds"], LIMITS["memory_mb"]
+    p.add_argument("--cpu-seconds", type=int, help=f"CPU seconds per kernel (default {cpu_seconds})")
+    p.add_argument("--memory-mb", type=int, help=f"memory per kernel in MiB (default {memory_mb})")
+    p.add_argument("--student-timeout", type=int, default=Limits.student_timeout,
+                   help="wall-clock seconds per student")
 
     p = verb("feedback", _feedback, "HTML feedback per student: each test's pass/fail and message, "
              "never hidden test code")

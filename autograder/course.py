@@ -26,8 +26,13 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
-# nbgrader's ORM use makes SQLAlchemy 2 warn about autoflush on every grade: noise for a TA.
-warnings.filterwarnings("ignore", category=SAWarning)
+# Creating a submission in nbgrader's gradebook (autograde, and the grade verb's merge) makes
+# SQLAlchemy 2 warn once per submission and once per notebook, e.g. "Object of type
+# <SubmittedAssignment> not in session, add operation along 'Student.submissions' will not proceed"
+# (its autoflush runs while nbgrader builds the objects, which it adds right after): noise for a
+# TA. Only that warning, and only from nbgrader, is ignored; every other warning stays as it was.
+warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session, \w+ operation along ",
+                        category=SAWarning, module=r"nbgrader\.")
 # Assignments go out through notebooks/ and come back through `collect`, not nbgrader's
 # exchange folder, whose absence nbgrader's API reports as CRITICAL on every verb.
 logging.getLogger("traitlets").addFilter(

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade
 
 from .course import Course
 from .hidden import hidden_lines, leaked
@@ -50,7 +51,7 @@ def quoted(course: Course, assignment: str, student: str, path: Path) -> list[st
     autograded = nbformat.read(str(course.path("autograded", assignment, student) / f"{path.stem}.ipynb"),
                                as_version=4)
     own = {line.strip() for cell in autograded.cells
-           if not (cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code")
+           if not (is_grade(cell) and cell.cell_type == "code")
            for line in cell.source.splitlines()}
     return leaked(path.read_text(), notebook_hidden_lines(course, assignment, path.stem) - own)
 

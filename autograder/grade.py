@@ -41,9 +41,9 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.utils import compute_checksum
+from nbgrader.utils import compute_checksum, is_grade, is_solution
 
-from .notebooks import identify, read_notebook, released_notebooks
+from .notebooks import first_error, grade_id, identify, read_notebook, released_notebooks
 from .course import PACKAGE_ROOT, Course
 
 
@@ -189,11 +189,12 @@ def _run_worker(private: Path, assignment: str, student: str, overrides: dict, l
 
 
 def _first_error(cell) -> str | None:
-    errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-    if not errors:
+    """The first line of the cell's first error, at most 70 characters (None: no error)."""
+    message = first_error(cell)
+    if message is None:
         return None
-    message = f"{errors[0].ename}: {errors[0].evalue}".strip().rstrip(":").splitlines()[0]
-    return message if len(message) <= 70 else message[:67] + "..."
+    line = next(iter(message.splitlines()), "")
+    return line if len(line) <= 70 else line[:67] + "..."
 
 
 def _notes_from_notebooks(folder: Path) -> list[str]:
@@ -210,15 +211,14 @@ def _notes_from_notebooks(folder: Path) -> list[str]:
         parts += meta.get("events", [])
         unanswered, failed, errors = [], [], []
         for index, cell in enumerate(nb.cells):
-            info = cell.metadata.get("nbgrader", {})
-            if info.get("solution") and info.get("checksum") == compute_checksum(cell):
-                unanswered.append(short(info["grade_id"]))
+            if is_solution(cell) and cell.metadata.nbgrader.get("checksum") == compute_checksum(cell):
+                unanswered.append(short(grade_id(cell)))
             elif cell.cell_type == "code" and (message := _first_error(cell)):
-                if info.get("grade"):
+                if is_grade(cell):
                     if not message.startswith("NotImplementedError"):   # those are the unanswered ones
-                        failed.append(f"{short(info['grade_id'])} ({message})")
+                        failed.append(f"{short(grade_id(cell))} ({message})")
                 else:
-                    errors.append(f"{short(info.get('grade_id', f'cell {index}'))}: {message}")
+                    errors.append(f"{short(grade_id(cell) or f'cell {index}')}: {message}")
         if unanswered:
             parts.append("unanswered " + ", ".join(unanswered))
         if errors:
@@ -231,30 +231,29 @@ def _notes_from_notebooks(folder: Path) -> list[str]:
     return notes
 
 
-def _merge(course: Course, private: Path | None, assignment: str, student: str) -> None:
-    """Copy the student's grades (or zeros when ``private`` is None) into the course gradebook."""
-    with course.gradebook() as dst:
-        dst.update_or_create_student(student)
-        if private is None:
-            sub = dst.update_or_create_submission(assignment, student)
-            for nb in sub.notebooks:
-                for g in nb.grades:
-                    g.auto_score, g.needs_manual_grade = 0, False
-            dst.db.commit()
-            return
-        with Gradebook(f"sqlite:///{private / 'gradebook.db'}", dst.course_id) as src:
-            src_sub = src.find_submission(assignment, student)
-            dst.update_or_create_submission(assignment, student, timestamp=src_sub.timestamp)
-            for nb in src_sub.notebooks:
-                dnb = dst.find_submission_notebook(nb.name, assignment, student)
-                dnb.late_submission_penalty = nb.late_submission_penalty
-                for g in nb.grades:
-                    d = dst.find_grade(g.name, nb.name, assignment, student)
-                    d.auto_score = g.auto_score
-                    d.needs_manual_grade = d.manual_score is not None or d.auto_score is None
-                for cm in nb.comments:
-                    dst.find_comment(cm.name, nb.name, assignment, student).auto_comment = cm.auto_comment
-            dst.db.commit()
+def _merge(dst: Gradebook, private: Path | None, assignment: str, student: str) -> None:
+    """Copy the student's grades (or zeros when ``private`` is None) into the course gradebook ``dst``."""
+    dst.update_or_create_student(student)
+    if private is None:
+        sub = dst.update_or_create_submission(assignment, student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                g.auto_score, g.needs_manual_grade = 0, False
+        dst.db.commit()
+        return
+    with Gradebook(f"sqlite:///{private / 'gradebook.db'}", dst.course_id) as src:
+        src_sub = src.find_submission(assignment, student)
+        dst.update_or_create_submission(assignment, student, timestamp=src_sub.timestamp)
+        for nb in src_sub.notebooks:
+            dnb = dst.find_submission_notebook(nb.name, assignment, student)
+            dnb.late_submission_penalty = nb.late_submission_penalty
+            for g in nb.grades:
+                d = dst.find_grade(g.name, nb.name, assignment, student)
+                d.auto_score = g.auto_score
+                d.needs_manual_grade = d.manual_score is not None or d.auto_score is None
+            for cm in nb.comments:
+                dst.find_comment(cm.name, nb.name, assignment, student).auto_comment = cm.auto_comment
+        dst.db.commit()
 
 
 def _publish(course: Course, private: Path | None, assignment: str, student: str) -> None:
@@ -271,21 +270,24 @@ def _publish(course: Course, private: Path | None, assignment: str, student: str
     staged.rename(final)
 
 
-def _summarize(course: Course, outcome: Outcome) -> None:
-    with course.gradebook() as gb:
-        sub = gb.find_submission(outcome.assignment, outcome.student)
-        outcome.score, outcome.max_score = sub.score, sub.max_score
-        outcome.manual = sum(g.max_score for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade)
+def _summarize(gb: Gradebook, outcome: Outcome) -> None:
+    sub = gb.find_submission(outcome.assignment, outcome.student)
+    outcome.score, outcome.max_score = sub.score, sub.max_score
+    outcome.manual = sum(g.max_score for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade)
 
 
-def is_graded(course: Course, assignment: str, student: str) -> bool:
+def is_graded(course: Course, assignment: str, student: str, gb: Gradebook | None = None) -> bool:
+    """Whether the student has an ``autograded/`` folder and a submission in the gradebook
+    (``gb``, an open course gradebook, saves opening it again)."""
     if not course.path("autograded", assignment, student).is_dir():
         return False
-    with course.gradebook() as gb:
-        try:
-            gb.find_submission(assignment, student)
-        except MissingEntry:
-            return False
+    if gb is None:
+        with course.gradebook() as gb:
+            return is_graded(course, assignment, student, gb)
+    try:
+        gb.find_submission(assignment, student)
+    except MissingEntry:
+        return False
     return True
 
 
@@ -313,13 +315,14 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
             released[assignment] = released_notebooks(course, assignment)
             submitted = course.students(assignment)
             jobs += [(assignment, s) for s in submitted if students is None or s in students]
+        graded = set() if force else {job for job in jobs if is_graded(course, *job, gb)}
     if students is not None and (unknown := set(students) - {s for _, s in jobs}):
         raise ValueError(f"students must have submitted {' or '.join(names)}: nothing from {sorted(unknown)}")
     outcomes = []
-    for assignment, student in [job for job in jobs if not force and is_graded(course, *job)]:
+    for assignment, student in [job for job in jobs if job in graded]:
         outcomes.append(Outcome(assignment, student, skipped=True))
         echo(outcomes[-1].line())
-    pending = [job for job in jobs if force or not is_graded(course, *job)]
+    pending = [job for job in jobs if job not in graded]
     root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workspace))
     try:
         template = root / "template.db"
@@ -381,9 +384,10 @@ class _Batch:
 
     def finish(self, outcome: Outcome, private: Path | None) -> Outcome:
         assignment, student = outcome.assignment, outcome.student
-        _merge(self.course, private, assignment, student)
-        _publish(self.course, private, assignment, student)
-        _summarize(self.course, outcome)
+        with self.course.gradebook() as gb:
+            _merge(gb, private, assignment, student)
+            _publish(self.course, private, assignment, student)
+            _summarize(gb, outcome)
         _log(self.log(assignment, student), outcome.line() + f" [{outcome.seconds:.1f} s]")
         shutil.rmtree(self.root / assignment / student, ignore_errors=True)
         return outcome

@@ -26,14 +26,14 @@ c = get_config()  # noqa: F821 (provided by traitlets)
 c.CourseDirectory.course_id = "ssl-course"
 
 # Kernel: the course's python3 kernel, each cell at most 60 s (a notebook in the
-# grading profile runs in 60 s on 2 cores), then interrupted.
+# grading profile runs in 60 s on 2 cores), then interrupted. After a kernel death or
+# hang the notebook re-runs without that cell, at most GuardedExecute.max_restarts times.
 c.Execute.kernel_name = "python3"
 c.Execute.timeout = 60
-c.GuardedExecute.max_restarts = 3
 
-# Sandbox limits per kernel (see autograder/sandbox.py), and the grading profile.
-c.SandboxKernelManager.cpu_seconds = 600
-c.SandboxKernelManager.memory_mb = 4096
+# The grading profile. Sandbox limits per kernel: SandboxKernelManager.cpu_seconds,
+# memory_mb, file_mb, tmp_mb and processes, their defaults in autograder/sandbox.py
+# (LIMITS) and the README's "Limits"; set one here to change it for the course.
 c.SandboxKernelManager.kernel_env = {"SSL_COURSE_PROFILE": "grading", "MPLBACKEND": "Agg"}
 
 c.Autograde.sanitize_preprocessors = [

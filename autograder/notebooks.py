@@ -1,4 +1,6 @@
-"""Reading notebooks as students hand them in, and telling which released notebook one is.
+"""Reading notebooks as students hand them in, and telling which released notebook one is;
+what a cell's nbgrader id and first error are (whether a cell is an answer, a test or locked:
+``nbgrader.utils.is_solution``, ``is_grade``, ``is_locked``).
 
 Example
 -------
@@ -21,6 +23,18 @@ from .course import Course
 def grade_id(cell) -> str | None:
     """The nbgrader grade id of a cell, if it has one."""
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def error_message(output) -> str:
+    """An error output in one line, as the feedback, the report and the summary lines show it:
+    ``ename: evalue`` (``ename`` alone when evalue is empty)."""
+    return f"{output.ename}: {output.evalue}".rstrip(": ")
+
+
+def first_error(cell) -> str | None:
+    """:func:`error_message` of the cell's first error output; None when it has none."""
+    errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+    return error_message(errors[0]) if errors else None
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:

@@ -35,6 +35,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 
 from .hidden import hidden_lines, redact
+from .notebooks import error_message, first_error
 from .repair import repair_notebook
 from .sandbox import SandboxKernelManager
 
@@ -47,7 +48,9 @@ def record(nb, key: str, lines: list[str]) -> None:
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    output = nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+    output.traceback = [error_message(output)]
+    return output
 
 
 class RepairCells(NbGraderPreprocessor):
@@ -229,10 +232,10 @@ class HideTests(ClearHiddenTests):
             if not (utils.is_grade(cell) and cell.cell_type == "code"):
                 continue
             meta = cell.metadata["nbgrader"]
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            message = f"{errors[0].ename}: {errors[0].evalue}".rstrip(": ") if errors else ""
-            rows.append(f"| `{meta['grade_id']}` | {'fail' if errors else 'pass'} | "
-                        f"{meta.get('score', 0):g} / {meta['points']:g} | {message.replace('|', '/')} |")
+            message = first_error(cell)
+            shown = "" if message is None else message.replace("|", "/")
+            rows.append(f"| `{meta['grade_id']}` | {'pass' if message is None else 'fail'} | "
+                        f"{meta.get('score', 0):g} / {meta['points']:g} | {shown} |")
         notes = [*nb.metadata.get("autograder", {}).get("repairs", []),
                  *nb.metadata.get("autograder", {}).get("events", [])]
         text = "## Autograder results\n\n| test | result | points | message |\n|---|---|---|---|\n"
@@ -248,7 +251,7 @@ class HideTests(ClearHiddenTests):
             self._remove_hidden_test_region(cell)
             for output in cell.outputs:
                 if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
+                    output.traceback = [error_message(output)]
         return cell, resources
 
 

@@ -32,6 +32,7 @@ import re
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbformat.v4.nbbase import random_cell_id
+from nbgrader.utils import is_locked, is_solution
 
 from .notebooks import grade_id, identify, read_notebook, released_notebooks
 
@@ -52,8 +53,7 @@ def _norm(source: str) -> str:
 def similarity(released_cell, cell, floor: float = 0.0) -> float:
     """How alike two cells are, in [0, 1] (0 when surely below ``floor``); a solution
     and its stub match on the names they define."""
-    meta = released_cell.metadata.get("nbgrader", {})
-    names = _defines(released_cell.source) if meta.get("solution") else set()
+    names = _defines(released_cell.source) if is_solution(released_cell) else set()
     named = bool(names) and names <= _defines(cell.source)
     a, b = _norm(released_cell.source), _norm(cell.source)
     if not (a or b):
@@ -108,7 +108,7 @@ def _match(released_cells, anchors, cells) -> tuple[dict[int, int], dict[int, st
             match[r], how[r] = j, f"content ({score:.2f})"
             taken.add(j)
     for r in anchors:           # 3. written answers: the one free cell between matched neighbours
-        if r in match or not released_cells[r].metadata["nbgrader"].get("solution"):
+        if r in match or not is_solution(released_cells[r]):
             continue
         lo = max((match[a] for a in match if a < r), default=-1)
         hi = min((match[a] for a in match if a > r), default=len(cells))
@@ -148,8 +148,7 @@ def repair_notebook(submitted, released) -> tuple[nbformat.NotebookNode, list[st
         kept = []
         for j in (k for k in range(len(cells)) if k not in by_position and owner_of[k] == r):
             cell = cells[j]
-            locked = [a for a in anchors if rel[a].metadata["nbgrader"].get("locked")
-                      and not rel[a].metadata["nbgrader"].get("solution")
+            locked = [a for a in anchors if is_locked(rel[a])
                       and j not in narrative and similarity(rel[a], cell, COPY_OF_LOCKED) >= COPY_OF_LOCKED]
             if locked:
                 changes.append(f"cell {j}: copy of locked cell '{grade_id(rel[locked[0]])}' dropped")
@@ -166,7 +165,7 @@ def repair_notebook(submitted, released) -> tuple[nbformat.NotebookNode, list[st
         meta = ref.metadata["nbgrader"]
         if r not in match:
             out.append(copy.deepcopy(ref))
-            what = "answer" if meta.get("solution") else "cell"
+            what = "answer" if is_solution(ref) else "cell"
             changes.append(f"'{gid}': missing; released {what} inserted")
             continue
         j = match[r]
@@ -189,7 +188,7 @@ def repair_notebook(submitted, released) -> tuple[nbformat.NotebookNode, list[st
                 cell.metadata[flag] = ref.metadata[flag]
             else:
                 cell.metadata.pop(flag, None)
-        if meta.get("locked") and not meta.get("solution") and cell.source != ref.source:
+        if is_locked(ref) and cell.source != ref.source:
             changes.append(f"'{gid}': locked cell was edited; released version restored")
             cell.source = ref.source
         out.append(cell)

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Course
-from .notebooks import grade_id
+from .notebooks import first_error, grade_id
 
 
 def exercise_stats(course: Course, assignment: str) -> tuple[dict, dict]:
@@ -36,9 +36,8 @@ def exercise_stats(course: Course, assignment: str) -> tuple[dict, dict]:
     failures: dict[str, collections.Counter] = {gid: collections.Counter() for gid in rates}
     for path in sorted(course.root.glob(f"autograded/*/{assignment}/*.ipynb")):
         for cell in nbformat.read(str(path), as_version=4).cells:
-            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-            if grade_id(cell) in failures and errors:
-                failures[grade_id(cell)][f"{errors[0].ename}: {errors[0].evalue}".rstrip(": ")] += 1
+            if grade_id(cell) in failures and (message := first_error(cell)) is not None:
+                failures[grade_id(cell)][message] += 1
     return {k: tuple(v) for k, v in rates.items()}, failures
 
 

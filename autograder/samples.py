@@ -17,6 +17,7 @@ import ast
 import copy
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 from .course import Course
 from .notebooks import grade_id
@@ -37,7 +38,7 @@ def solutions(course: Course, assignment: str, notebook: str) -> dict[str, str]:
     """grade id -> the instructor's solution (code cells) or a sample written answer."""
     source = nbformat.read(course.path("source", assignment) / f"{notebook}.ipynb", as_version=4)
     return {grade_id(c): _strip_markers(c.source) if c.cell_type == "code" else WRITTEN_ANSWER
-            for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+            for c in source.cells if is_solution(c)}
 
 
 def with_answers(nb, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -102,10 +103,9 @@ def independent_answers(course: Course, assignment: str, notebook: str) -> list[
     cells = [c for c in source.cells if c.cell_type == "code"]
     owner, current = {}, None          # cell index -> the answer it belongs to (itself, or its tests)
     for i, cell in enumerate(cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
+        if is_solution(cell):
             current = owner[i] = i
-        elif meta.get("grade") and current is not None:
+        elif is_grade(cell) and current is not None:
             owner[i] = current
     names = [_names(cell.source) for cell in cells]
     found = []
@@ -130,8 +130,7 @@ def partly_wrong(course: Course, assignment: str, notebook: str) -> nbformat.Not
     :func:`independent_answers`), else the first; the others stay right."""
     cells = released(course, assignment, notebook).cells
     stubs = {grade_id(c): c.source for c in cells}
-    code = [grade_id(c) for c in cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    code = [grade_id(c) for c in cells if c.cell_type == "code" and is_solution(c)]
     first = (independent_answers(course, assignment, notebook) or code)[0]
     wrong = stubs[first].replace("raise NotImplementedError()", "return None")
     return with_answers(reference(course, assignment, notebook), {first: wrong})

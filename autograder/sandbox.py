@@ -21,7 +21,8 @@ could be imported):
      a fresh ``/proc``;
   4. as root, switches to a uid of its own (no other kernel can signal it or touch
      its files); in a user namespace, drops every capability;
-  5. sets limits: CPU seconds, data segment (memory), file size, processes, no core;
+  5. sets limits: CPU seconds, data segment (memory), file size, processes, no core
+     (defaults in :data:`LIMITS`, each configurable as ``SandboxKernelManager.<name>``);
   6. loads the integrity guard (``guard.py``) and starts ipykernel in-process.
 
   Without namespaces it only moves to a fresh temporary folder and sets the limits,
@@ -43,6 +44,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict, Integer, List, Unicode
+
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18)
@@ -52,9 +56,25 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 KERNEL_HOME = "/tmp/work"          # the kernel's working folder inside its namespace
 MAX_COPY_BYTES = 256 * 2**20       # data files copied next to the kernel, at most
+# A kernel's default limits, the one place they are written: the launcher's flags and
+# SandboxKernelManager's traits of the same names (set in nbgrader_config.py) start from them.
+LIMITS = {   # name: (default, help)
+    "cpu_seconds": (600, "CPU seconds a kernel may use in all"),
+    "memory_mb": (4096, "data segment (heap) limit of a kernel, MiB"),
+    "file_mb": (512, "largest file a kernel may write, MiB"),
+    "tmp_mb": (512, "size of the kernel's private /tmp and of its /dev/shm, MiB each"),
+    "processes": (256, "processes (threads included) of a kernel; only as root, where the kernel "
+                  "has a uid of its own"),
+}
+UID_BASE = 1_000_000   # as root, a kernel runs as UID_BASE + its launcher's pid
 
 
 # --------------------------------------------------------------------------- launcher
+def _flag(name: str) -> str:
+    """The launcher's flag for a limit: ``cpu_seconds`` -> ``--cpu-seconds``."""
+    return "--" + name.replace("_", "-")
+
+
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
@@ -265,12 +285,9 @@ def main(argv: list[str] | None = None) -> None:
     split = argv.index("--")
     parser = argparse.ArgumentParser(prog="sandbox.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--hide", action="append", default=[], help="folder the kernel must not see")
-    parser.add_argument("--cpu-seconds", type=int, default=600)
-    parser.add_argument("--memory-mb", type=int, default=4096)
-    parser.add_argument("--file-mb", type=int, default=512)
-    parser.add_argument("--tmp-mb", type=int, default=512)
-    parser.add_argument("--processes", type=int, default=256)
-    parser.add_argument("--uid-base", type=int, default=1_000_000,
+    for name, (default, text) in LIMITS.items():
+        parser.add_argument(_flag(name), type=int, default=default, help=text)
+    parser.add_argument("--uid-base", type=int, default=UID_BASE,
                         help="as root, the kernel runs as uid-base + its launcher's pid (0: stay root)")
     parser.add_argument("--pid-dir", help="where to record the launcher's pid (for a hard kill)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
@@ -348,40 +365,39 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # ----------------------------------------------------------------------- kernel manager
-try:
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import Dict, Integer, List, Unicode
-except ImportError:  # the launcher half needs neither
-    AsyncKernelManager = object
+def _limit(name: str) -> Integer:
+    """The configurable trait of a limit, with its default and help from :data:`LIMITS`."""
+    default, text = LIMITS[name]
+    return Integer(default, help=text).tag(config=True)
 
-if AsyncKernelManager is not object:
-    class SandboxKernelManager(AsyncKernelManager):
-        """Starts the kernel through :func:`main` with the limits below (configurable)."""
 
-        cpu_seconds = Integer(600, help="CPU seconds a kernel may use in all").tag(config=True)
-        memory_mb = Integer(4096, help="data segment (heap) limit of a kernel, MiB").tag(config=True)
-        file_mb = Integer(512, help="largest file a kernel may write, MiB").tag(config=True)
-        uid_base = Integer(1_000_000,
-                           help="as root, kernels run as uid_base + pid; 0: stay root").tag(config=True)
-        hidden_paths = List(Unicode(), help="folders the kernel must not see (the course root, "
-                            "the repository's .git and $AUTOGRADER_HIDE are added)").tag(config=True)
-        kernel_env = Dict(help="environment variables for the kernel").tag(config=True)
-        extra_env = Dict(help="more of them, set per run (e.g. thread counts)").tag(config=True)
-        extra_hidden = List(Unicode())   # set by GuardedExecute: this run's course root
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the kernel through :func:`main` with the limits below (configurable)."""
 
-        def format_kernel_cmd(self, extra_arguments=None):
-            cmd = super().format_kernel_cmd(extra_arguments)
-            package = Path(__file__).resolve().parent
-            hide = [*self.hidden_paths, *self.extra_hidden, str(package),
-                    str(package.parent / ".git"),
-                    *filter(None, os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep))]
-            opts = [f"--cpu-seconds={self.cpu_seconds}", f"--memory-mb={self.memory_mb}",
-                    f"--file-mb={self.file_mb}", f"--uid-base={self.uid_base}"]
-            if os.environ.get("AUTOGRADER_PID_DIR"):
-                opts.append(f"--pid-dir={os.environ['AUTOGRADER_PID_DIR']}")
-            env = {**self.kernel_env, **self.extra_env}
-            opts += [f"--hide={p}" for p in hide] + [f"--env={k}={v}" for k, v in env.items()]
-            return [sys.executable, str(Path(__file__).resolve()), *opts, "--", *cmd]
+    cpu_seconds = _limit("cpu_seconds")
+    memory_mb = _limit("memory_mb")
+    file_mb = _limit("file_mb")
+    tmp_mb = _limit("tmp_mb")
+    processes = _limit("processes")
+    uid_base = Integer(UID_BASE, help="as root, kernels run as uid_base + pid; 0: stay root").tag(config=True)
+    hidden_paths = List(Unicode(), help="folders the kernel must not see (the course root, "
+                        "the repository's .git and $AUTOGRADER_HIDE are added)").tag(config=True)
+    kernel_env = Dict(help="environment variables for the kernel").tag(config=True)
+    extra_env = Dict(help="more of them, set per run (e.g. thread counts)").tag(config=True)
+    extra_hidden = List(Unicode())   # set by GuardedExecute: this run's course root
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        package = Path(__file__).resolve().parent
+        hide = [*self.hidden_paths, *self.extra_hidden, str(package),
+                str(package.parent / ".git"),
+                *filter(None, os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep))]
+        opts = [f"{_flag(name)}={getattr(self, name)}" for name in LIMITS] + [f"--uid-base={self.uid_base}"]
+        if os.environ.get("AUTOGRADER_PID_DIR"):
+            opts.append(f"--pid-dir={os.environ['AUTOGRADER_PID_DIR']}")
+        env = {**self.kernel_env, **self.extra_env}
+        opts += [f"--hide={p}" for p in hide] + [f"--env={k}={v}" for k, v in env.items()]
+        return [sys.executable, str(Path(__file__).resolve()), *opts, "--", *cmd]
 
 
 if __name__ == "__main__":

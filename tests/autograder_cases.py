@@ -596,16 +596,15 @@ def build_cases(course: Course, reference: str, victims: dict[str, str]) -> list
     to pick as the target the notebook whose light part runs fastest; ``victims``:
     assignment -> a well-behaved student whose folders write_everywhere attacks.
     """
-    a, nb = min(targets(course), key=lambda key: light_seconds(course, *key, reference))
-    cases = [(a, nb, case.__name__, case, None) for case in GENERIC_CASES]
-    cases.append((a, nb, "write_everywhere",
-                  lambda course, a, nb: write_everywhere(course, a, nb, [victims[a]]), None))
-    a2, nb2 = nt_xent_notebook(course)
-    cases += [(a2, nb2, case.__name__, case, nt_xent_answer(course, a2, nb2)) for case in NT_XENT_CASES]
+    target = min(targets(course), key=lambda key: light_seconds(course, *key, reference))
+    nt_target = nt_xent_notebook(course)
+    nt_keep = nt_xent_answer(course, *nt_target)
     built = []
-    for a, nb, name, case, keep in cases:
-        files, lost, summary = case(course, a, nb)
-        student = "case-" + name.replace("_", "-")
+    for case in CASES:
+        (a, nb), keep = (nt_target, nt_keep) if case in NT_XENT_CASES else (target, None)
+        files, lost, summary = (write_everywhere(course, a, nb, [victims[a]]) if case is write_everywhere
+                                else case(course, a, nb))
+        student = "case-" + case.__name__.replace("_", "-")
         samples.write_submission(course, a, student, files)
         built.append(Case(student, a, nb, scored(course, a, nb, keep), lost, summary))
     return built
@@ -617,3 +616,6 @@ GENERIC_CASES = [control, partly_wrong, syntax_error, import_error, infinite_loo
                  tamper_comparisons, tamper_traceback, tamper_ast, tamper_events, edit_locked,
                  edit_locked_stripped, read_hidden, print_hidden, noisy_answer]
 NT_XENT_CASES = [calls_kit, kit_alias, monkeypatch_kit]
+CASES = [*GENERIC_CASES, write_everywhere, *NT_XENT_CASES]
+"""Every case, in the order :func:`build_cases` writes them: the generic ones and write_everywhere
+on the fastest target notebook, the NT-Xent ones on the notebook that asks for ``nt_xent``."""

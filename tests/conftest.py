@@ -27,3 +27,11 @@ def _seeded():
     torch.set_num_threads(2)
     cu.seed_everything(0)
     yield
+
+
+@pytest.fixture(scope="module")
+def course():
+    """The autograder tests' private copy of the course, released once per session (shared)."""
+    import autograder_cases   # only the autograder tests pay for importing nbgrader
+
+    return autograder_cases.released_course()

@@ -29,11 +29,6 @@ from autograder.repair import repair_notebook, repair_submissions
 VERBS = ["release", "collect", "repair", "grade", "feedback", "export", "report", "formgrader", "demo"]
 
 
-@pytest.fixture(scope="module")
-def course():
-    return cases.released_course()
-
-
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
