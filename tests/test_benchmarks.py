@@ -72,6 +72,29 @@ def test_bench_gpu_epoch_smoke_and_cpu_message(capsys):
         assert "needs a CUDA GPU" in out and "python benchmarks/bench_gpu_epoch.py" in out
 
 
+def test_label_efficiency_tables_each_method_against_supervised(monkeypatch, capsys, tmp_path):
+    """The plumbing, with the recipes replaced by fixed accuracies (the real run takes minutes)."""
+    bench = _load("label_efficiency")
+    pretrained = torch.nn.Identity()
+    monkeypatch.setattr(bench, "pretrain_simclr",
+                        lambda train, **kw: (type("Net", (), {"encoder": pretrained})(), None))
+    monkeypatch.setattr(bench, "label_efficiency",
+                        lambda encoder, train, test, fractions, seed: {f: 0.5 if encoder is pretrained else 0.2
+                                                                       for f in fractions})
+    monkeypatch.setattr(bench, "train_supervised",
+                        lambda subset, test, encoder="small", seed=0: 0.9 if encoder is pretrained else 0.8)
+    runs = bench.main(["--profile", "grading", "--datasets", "digits", "--seeds", "2",
+                       "--out", str(tmp_path / "le.json")])
+    assert [set(run) for run in runs["digits"]] == [set(bench.METHODS)] * 2
+    rows = {r["figure"]: r for r in _summaries(capsys.readouterr().out)}
+    for fraction in ("1%", "10%"):
+        probe = rows[f"label efficiency, digits, {fraction} labels: SimCLR probe vs supervised (%)"]
+        tuned = rows[f"label efficiency, digits, {fraction} labels: SimCLR fine-tuned vs supervised (%)"]
+        assert (probe["ours"], probe["alternative"]) == pytest.approx((50, 80))
+        assert (tuned["ours"], tuned["alternative"]) == pytest.approx((90, 80))
+    assert (tmp_path / "le.json").exists()
+
+
 def test_peak_tflops_prefers_the_specific_name(monkeypatch):
     gpu = _load("bench_gpu_epoch")
     lookup = dict(gpu.PEAK_TFLOPS)
