@@ -347,29 +347,31 @@ def abs(x):
     return 0'''
 
 
-def tamper_comparisons(course, a, nb):
+def _tampered(course, a, nb, code: str, undone: str, wrong=(0,)):
+    """A submission with the answers ``wrong`` and a cell of ``code`` inserted before them; the
+    guard must report ``undone`` among the tampering it undid before the tests."""
     s = start(course, a, nb)
-    lost = s.wrong(0, 1)
-    s.nb.cells.insert(2, new_code_cell(TAMPER_COMPARISONS))
-    return s.files(), lost, r"tampering undone before the test: .*numpy.allclose"
+    lost = s.wrong(*wrong)
+    s.nb.cells.insert(2, new_code_cell(code))
+    return s.files(), lost, rf"tampering undone before the test: .*{undone}"
+
+
+def tamper_comparisons(course, a, nb):
+    return _tampered(course, a, nb, TAMPER_COMPARISONS, "numpy.allclose", wrong=(0, 1))
 
 
 def tamper_traceback(course, a, nb):
     """nbgrader PR 1324's trick: no traceback, so no error output; plus custom handlers."""
-    s = start(course, a, nb)
-    lost = s.wrong(0)
-    s.nb.cells.insert(2, new_code_cell(
+    return _tampered(course, a, nb, (
         "import sys\n\nip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
         "ip._showtraceback = lambda *a, **k: None\nip.showsyntaxerror = lambda *a, **k: None\n"
-        "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\nsys.excepthook = lambda *a: None"))
-    return s.files(), lost, r"tampering undone before the test: .*showtraceback"
+        "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\nsys.excepthook = lambda *a: None"),
+        "showtraceback")
 
 
 def tamper_ast(course, a, nb):
     """An AST transformer that wraps every cell in try/except: no error ever reaches the reply."""
-    s = start(course, a, nb)
-    lost = s.wrong(0)
-    s.nb.cells.insert(2, new_code_cell('''import ast
+    return _tampered(course, a, nb, '''import ast
 
 
 class Swallow(ast.NodeTransformer):
@@ -380,18 +382,14 @@ class Swallow(ast.NodeTransformer):
         return ast.fix_missing_locations(node)
 
 
-get_ipython().ast_transformers.append(Swallow())'''))
-    return s.files(), lost, r"tampering undone before the test: .*ast_transformers"
+get_ipython().ast_transformers.append(Swallow())''', "ast_transformers")
 
 
 def tamper_events(course, a, nb):
     """A pre_run_cell hook that patches the comparisons again right before every cell."""
-    s = start(course, a, nb)
-    lost = s.wrong(0)
-    s.nb.cells.insert(2, new_code_cell(
+    return _tampered(course, a, nb, (
         "import builtins\n\n\ndef again(*args):\n    builtins.abs = lambda x: 0\n\n\n"
-        "get_ipython().events.register('pre_run_cell', again)"))
-    return s.files(), lost, r"tampering undone before the test: .*event callbacks"
+        "get_ipython().events.register('pre_run_cell', again)"), "event callbacks")
 
 
 def edit_locked(course, a, nb):
