@@ -123,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="grade again students already graded")
     p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py, 60)")
     (cpu_seconds, _), (memory_mb, _) = LIMITS["cpu_seconds"], LIMITS["memory_mb"]
-    p.add_argument("--cpu-seconds", type=int, help=f"CPU seconds per kernel (default {cpu_seconds})")
-    p.add_argument("--memory-mb", type=int, help=f"memory per kernel in MiB (default {memory_mb})")
+    p.add_argument("--cpu-seconds", type=int,
+                   help=f"CPU seconds per kernel (default: nbgrader_config.py, else {cpu_seconds})")
+    p.add_argument("--memory-mb", type=int,
+                   help=f"memory per kernel in MiB (default: nbgrader_config.py, else {memory_mb})")
     p.add_argument("--student-timeout", type=int, default=Limits.student_timeout,
                    help="wall-clock seconds per student")
 

@@ -49,7 +49,8 @@ from .course import PACKAGE_ROOT, Course
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """What one student may use. ``None`` keeps the value of ``nbgrader_config.py``."""
+    """What one student may use. ``None`` keeps the value of ``nbgrader_config.py``, where
+    it sets one, else the default (``Execute.timeout`` there; the kernel's in ``sandbox.LIMITS``)."""
 
     cell_timeout: int | None = None     # seconds per cell, then interrupted
     cpu_seconds: int | None = None      # CPU seconds per kernel

@@ -1,4 +1,4 @@
-"""Label efficiency at small scale: the lecture's SimCLRv2 table on the embedded data.
+"""Label efficiency at small scale: the lecture's SimCLRv2 slide (SimCLR's Table 7) on the embedded data.
 
 For each dataset and seed: pretrain SimCLR (Chen et al., 2020a) with SmallConvNet on the
 training images (labels unused), then, with 1%, 10% and 100% of the training labels

@@ -133,8 +133,8 @@ def train_supervised(train: ImageDataset, test: ImageDataset, *, encoder: str | 
         raise TypeError("encoder must have .feature_dim (its output width), as build_encoder's encoders do")
     seed_everything(seed)
     device = device or get_device()
-    net = (copy.deepcopy(encoder) if isinstance(encoder, nn.Module)
-           else build_encoder(encoder, in_channels=train.images.shape[1]))
+    net = (copy.deepcopy(encoder).requires_grad_(True)  # a copy of a frozen encoder is trained too
+           if isinstance(encoder, nn.Module) else build_encoder(encoder, in_channels=train.images.shape[1]))
     model = nn.Sequential(net, nn.Linear(net.feature_dim, len(train.classes)))
     side = train.images.shape[-1]
     augment = SimCLRAugment(side, scale=(0.5, 1.0), jitter_p=0.0, grayscale_p=0.0)

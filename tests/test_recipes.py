@@ -62,30 +62,39 @@ def test_pretrain_simclr_warms_up_for_a_tenth_of_the_epochs(monkeypatch):
 
 
 def test_train_supervised_fine_tunes_a_copy_of_a_pretrained_encoder(monkeypatch):
-    started = []
+    runs = []
 
-    def fake_fit(model, step, data, **kwargs):  # records where training starts
-        started.append({k: v.clone() for k, v in model[0].state_dict().items()})
-        started.append(model[0])
+    def recording_fit(model, *args, **kwargs):  # the real fit, recording where it starts and ends
+        start = {k: v.clone() for k, v in model[0].state_dict().items()}
+        out = real_fit(model, *args, **kwargs)
+        runs.append((model[0], start, model[0].state_dict()))
+        return out
 
-    monkeypatch.setattr(recipes, "fit", fake_fit)
+    real_fit = recipes.fit
+    monkeypatch.setattr(recipes, "fit", recording_fit)
     shapes = cu.data.load_dataset("shapes", "train", n=16, image_size=16)
     pretrained = cu.models.build_encoder("small")
     with torch.no_grad():
         for w in pretrained.parameters():
             w.add_(1.0)  # unlike any fresh initialisation
+    pretrained.requires_grad_(False)  # frozen for probing, as it usually is
     kept = {k: v.clone() for k, v in pretrained.state_dict().items()}
-    recipes.train_supervised(shapes, shapes, encoder=pretrained, min_steps=1, epochs=1, device="cpu")
-    weights, trained = started
+    recipes.train_supervised(shapes, shapes, encoder=pretrained, min_steps=2, epochs=1, device="cpu")
+    (trained, start, end), = runs
     assert trained is not pretrained  # a copy is trained ...
-    for name, value in kept.items():  # ... starting from the pretrained weights, which stay as they were
-        torch.testing.assert_close(weights[name], value)
-        torch.testing.assert_close(pretrained.state_dict()[name], value)
+    weights = [name for name, _ in pretrained.named_parameters()]
+    for name in weights:  # ... from the pretrained weights, every one of them, leaving the original
+        torch.testing.assert_close(start[name], kept[name])
+        assert not torch.equal(end[name], kept[name]), f"{name} was not trained"
+        torch.testing.assert_close(pretrained.state_dict()[name], kept[name])
+    assert not any(w.requires_grad for w in pretrained.parameters())
 
-    started.clear()
-    recipes.train_supervised(shapes, shapes, encoder="small", min_steps=1, epochs=1, device="cpu")
-    first = "features.0.0.weight"
-    assert not torch.equal(started[0][first], kept[first])  # a name starts from a fresh encoder
+    runs.clear()  # a name: a fresh encoder, built after seeding as before fine-tuning existed
+    recipes.train_supervised(shapes, shapes, encoder="small", min_steps=1, epochs=1, seed=5, device="cpu")
+    cu.seed_everything(5)
+    fresh = cu.models.build_encoder("small")
+    for name, value in fresh.state_dict().items():
+        torch.testing.assert_close(runs[0][1][name], value)
 
 
 @pytest.mark.parametrize("encoder, message", [(3, "encoder must be an encoder name or a torch.nn.Module"),
