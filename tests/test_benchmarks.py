@@ -86,7 +86,10 @@ def test_label_efficiency_tables_each_method_against_supervised(monkeypatch, cap
     runs = bench.main(["--profile", "grading", "--datasets", "digits", "--seeds", "2",
                        "--out", str(tmp_path / "le.json")])
     assert [set(run) for run in runs["digits"]] == [set(bench.METHODS)] * 2
-    rows = {r["figure"]: r for r in _summaries(capsys.readouterr().out)}
+    out = capsys.readouterr().out
+    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in out.splitlines() if line.startswith("| digits")]
+    assert [row[2:6] for row in table] == [["50.0 +- 0.0", "90.0 +- 0.0", "20.0 +- 0.0", "80.0 +- 0.0"]] * 3
+    rows = {r["figure"]: r for r in _summaries(out)}
     for fraction in ("1%", "10%"):
         probe = rows[f"label efficiency, digits, {fraction} labels: SimCLR probe vs supervised (%)"]
         tuned = rows[f"label efficiency, digits, {fraction} labels: SimCLR fine-tuned vs supervised (%)"]
