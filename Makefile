@@ -14,6 +14,7 @@ help:
 	@echo "make grade HW=hw1  autograde every collected submission of HW in parallel"
 	@echo "make formgrader  open nbgrader's formgrader on this course"
 	@echo "make bench       CPU benchmarks: figures and ratios, never pass/fail"
+	@echo "make lint        ruff over the code, the tests and the benchmarks"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -40,7 +40,8 @@ def generate(course: Course, assignments: list[str] | None = None) -> list[str]:
             if LOCKED_BY_SUBMISSIONS in log:
                 hint = (f"\nhint: {name} has submissions in the gradebook, so nbgrader keeps its cells as "
                         f"they were graded: edit cells in place (same cells, same grade ids), or drop its "
-                        f"grades first with `nbgrader db assignment remove {name} --force` inside autograder/")
+                        f"grades first with `nbgrader db assignment remove {name} --force` "
+                        "inside autograder/")
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{log}{hint}")
     return names
 

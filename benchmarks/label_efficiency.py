@@ -101,7 +101,8 @@ def main(argv=None) -> dict:
             for method, what in (("simclr", "SimCLR probe"), ("fine-tuned", "SimCLR fine-tuned")):
                 ssl = statistics.mean(100 * run[method][fraction] for run in runs[name])
                 summary(f"label efficiency, {name}, {fraction:.0%} labels: {what} vs supervised (%)",
-                        ours=ssl, alternative=sup, unit="% accuracy", target="> 1x (lecture's SimCLRv2 table)")
+                        ours=ssl, alternative=sup, unit="% accuracy",
+                        target="> 1x (lecture's SimCLRv2 table)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"profile": profile.name, "temperature": args.temperature,
                                     "machine": machine_line(), "runs": runs}, indent=1))

@@ -148,7 +148,8 @@ def pretrain(config: dict, train, *, seed: int, device, checkpoint: Path, progre
     cfg = config["pretrain"]
     if isinstance(cfg["warmup"], bool) or not isinstance(cfg["warmup"], (int, float)) \
             or not 0 <= cfg["warmup"] <= 1:
-        raise ValueError(f"[pretrain] warmup must be a fraction of the epochs in [0, 1], got {cfg['warmup']!r}")
+        raise ValueError("[pretrain] warmup must be a fraction of the epochs in [0, 1], "
+                         f"got {cfg['warmup']!r}")
     cu.seed_everything(seed)
     model = build_model(config, in_channels=train.images.shape[1])
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in config["augment"].items()}

@@ -73,8 +73,8 @@ def test_release_after_submissions_says_how_to_change_cells(course, monkeypatch)
     class Refusing:
         def generate_assignment(self, name, **kwargs):
             return {"success": False, "error": "",
-                    "log": f"RuntimeError: Cannot add or remove cells for notebook '04_simclr' "
-                           f"because there are submissions associated with it\n"}
+                    "log": "RuntimeError: Cannot add or remove cells for notebook '04_simclr' "
+                           "because there are submissions associated with it\n"}
 
     monkeypatch.setattr(type(course), "api", lambda self: Refusing())
     name = course.assignments()[-1]

@@ -217,8 +217,8 @@ def test_a_submission_finds_no_notebook_or_gradebook_of_the_course(course, case_
     readable when the checkout lies under /tmp and is bound into the kernel's private /tmp."""
     built, _, _ = case_run
     case = built["case-read-hidden"]
-    graded = nbformat.read(course.path("autograded", case.assignment, case.student) / f"{case.notebook}.ipynb",
-                           as_version=4)
+    folder = course.path("autograded", case.assignment, case.student)
+    graded = nbformat.read(folder / f"{case.notebook}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
     (line,) = [line for line in printed.splitlines() if line.startswith("found: ")]
     found = ast.literal_eval(line.removeprefix("found: "))

@@ -79,15 +79,16 @@ def test_label_efficiency_tables_each_method_against_supervised(monkeypatch, cap
     monkeypatch.setattr(bench, "pretrain_simclr",
                         lambda train, **kw: (type("Net", (), {"encoder": pretrained})(), None))
     monkeypatch.setattr(bench, "label_efficiency",
-                        lambda encoder, train, test, fractions, seed: {f: 0.5 if encoder is pretrained else 0.2
-                                                                       for f in fractions})
+                        lambda encoder, train, test, fractions, seed:
+                        {f: 0.5 if encoder is pretrained else 0.2 for f in fractions})
     monkeypatch.setattr(bench, "train_supervised",
                         lambda subset, test, encoder="small", seed=0: 0.9 if encoder is pretrained else 0.8)
     runs = bench.main(["--profile", "grading", "--datasets", "digits", "--seeds", "2",
                        "--out", str(tmp_path / "le.json")])
     assert [set(run) for run in runs["digits"]] == [set(bench.METHODS)] * 2
     out = capsys.readouterr().out
-    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in out.splitlines() if line.startswith("| digits")]
+    table = [[cell.strip() for cell in line.split("|")[1:-1]]
+             for line in out.splitlines() if line.startswith("| digits")]
     assert [row[2:6] for row in table] == [["50.0 +- 0.0", "90.0 +- 0.0", "20.0 +- 0.0", "80.0 +- 0.0"]] * 3
     rows = {r["figure"]: r for r in _summaries(out)}
     for fraction in ("1%", "10%"):

@@ -304,8 +304,9 @@ def test_a_warmup_that_is_not_a_fraction_fails_naming_it(experiment, tmp_path, w
 
     config = experiment.load_config(TEMPLATE / "configs" / "smoke.toml", cu.profile("grading"))
     config["pretrain"]["warmup"] = warmup
-    with pytest.raises(ValueError, match=r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got "
-                                         + re.escape(repr(warmup))):
+    message = (r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got "
+               + re.escape(repr(warmup)))
+    with pytest.raises(ValueError, match=message):
         experiment.pretrain(config, None, seed=0, device="cpu", checkpoint=tmp_path / "x.pt", progress=False)
 
 

@@ -10,7 +10,8 @@ from course_utils.data import ImageDataset
 
 def _images(n, channels, side):
     """Blank images without recorded factors."""
-    return ImageDataset(torch.zeros(n, channels, side, side, dtype=torch.uint8), torch.arange(n) % 2, ["a", "b"])
+    images = torch.zeros(n, channels, side, side, dtype=torch.uint8)
+    return ImageDataset(images, torch.arange(n) % 2, ["a", "b"])
 
 
 def test_default_augment_hides_the_shapes_colour_harder_than_cifar():
