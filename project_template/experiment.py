@@ -77,7 +77,8 @@ def load_config(path: Path, profile: cu.Profile) -> dict:
     In order, later winning: ``default.toml``, its ``[profile.<name>]`` tables for the
     active profile, ``path``, and ``path``'s own ``[profile.<name>]`` tables. Then every
     "auto" takes the profile's value. A key that ``default.toml`` does not have raises
-    ``ValueError`` naming it (a typo would otherwise be ignored silently).
+    ``ValueError`` naming it (a typo would otherwise be ignored silently), and so does a
+    ``[pretrain] warmup`` outside [0, 1].
     """
     config = tomllib.loads(DEFAULT_CONFIG.read_text())
     user = {} if Path(path).resolve() == DEFAULT_CONFIG else tomllib.loads(Path(path).read_text())
@@ -96,6 +97,9 @@ def load_config(path: Path, profile: cu.Profile) -> dict:
             config[section][key] = getattr(profile, field)
     seeds = config["run"]["seeds"]
     config["run"]["seeds"] = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    warmup = config["pretrain"]["warmup"]
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup <= 1:
+        raise ValueError(f"[pretrain] warmup must be a fraction of the epochs in [0, 1], got {warmup!r}")
     return config
 
 
@@ -146,10 +150,6 @@ def pretrain(config: dict, train, *, seed: int, device, checkpoint: Path, progre
     ``step(model, batch) -> loss`` works with ``fit``), another model.
     """
     cfg = config["pretrain"]
-    if isinstance(cfg["warmup"], bool) or not isinstance(cfg["warmup"], (int, float)) \
-            or not 0 <= cfg["warmup"] <= 1:
-        raise ValueError("[pretrain] warmup must be a fraction of the epochs in [0, 1], "
-                         f"got {cfg['warmup']!r}")
     cu.seed_everything(seed)
     model = build_model(config, in_channels=train.images.shape[1])
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in config["augment"].items()}

@@ -298,16 +298,16 @@ def test_changed_config_recomputes_and_unknown_keys_fail(experiment, tmp_path):
         experiment.load_config(typo, profile)
 
 
-@pytest.mark.parametrize("warmup", [2, -0.1, True, "0.1"])
-def test_a_warmup_that_is_not_a_fraction_fails_naming_it(experiment, tmp_path, warmup):
+@pytest.mark.parametrize("toml, warmup", [("2", 2), ("-0.1", -0.1), ("true", True), ('"0.1"', "0.1")])
+def test_a_warmup_that_is_not_a_fraction_fails_naming_it(experiment, tmp_path, toml, warmup):
     import course_utils as cu
 
-    config = experiment.load_config(TEMPLATE / "configs" / "smoke.toml", cu.profile("grading"))
-    config["pretrain"]["warmup"] = warmup
+    path = tmp_path / "bad_warmup.toml"
+    path.write_text(f"[pretrain]\nwarmup = {toml}\n")
     message = (r"\[pretrain\] warmup must be a fraction of the epochs in \[0, 1\], got "
                + re.escape(repr(warmup)))
     with pytest.raises(ValueError, match=message):
-        experiment.pretrain(config, None, seed=0, device="cpu", checkpoint=tmp_path / "x.pt", progress=False)
+        experiment.load_config(path, cu.profile("grading"))
 
 
 @needs_tex
