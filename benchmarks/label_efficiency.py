@@ -38,7 +38,9 @@ from course_utils.models import build_encoder  # noqa: E402
 from course_utils.recipes import label_efficiency, pretrain_simclr, label_subset, train_supervised  # noqa: E402
 
 FRACTIONS = (0.01, 0.1, 1.0)
-METHODS = ("simclr", "fine-tuned", "random", "supervised")
+METHODS = {"simclr": "SimCLR probe", "fine-tuned": "SimCLR fine-tuned", "random": "random-init probe",
+           "supervised": "supervised"}
+"""The methods, each with its column in the table."""
 
 
 def splits(name: str, profile: cu.Profile):
@@ -80,7 +82,7 @@ def main(argv=None) -> dict:
     print(machine_line())
     print(f"profile={profile.name}: {profile.epochs} epochs, batch {profile.batch_size}, seeds {list(seeds)}")
 
-    runs, rows = {}, []
+    runs, rows, mean = {}, [], {}
     for name in args.datasets:
         start = time.perf_counter()
         train, test = splits(name, profile)
@@ -90,18 +92,17 @@ def main(argv=None) -> dict:
             cells = []
             for method in METHODS:
                 accs = [100 * run[method][fraction] for run in runs[name]]
+                mean[name, method, fraction] = statistics.mean(accs)
                 std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-                cells.append(f"{statistics.mean(accs):.1f} +- {std:.1f}")
+                cells.append(f"{mean[name, method, fraction]:.1f} +- {std:.1f}")
             rows.append([name, f"{fraction:.0%}", *cells, f"{seconds:.0f}"])
-    print_table(["dataset", "labels", "SimCLR probe", "SimCLR fine-tuned", "random-init probe", "supervised",
-                 "s/seed"], rows)
+    print_table(["dataset", "labels", *METHODS.values(), "s/seed"], rows)
     for name in args.datasets:
         for fraction in FRACTIONS[:2]:
-            sup = statistics.mean(100 * run["supervised"][fraction] for run in runs[name])
-            for method, what in (("simclr", "SimCLR probe"), ("fine-tuned", "SimCLR fine-tuned")):
-                ssl = statistics.mean(100 * run[method][fraction] for run in runs[name])
-                summary(f"label efficiency, {name}, {fraction:.0%} labels: {what} vs supervised (%)",
-                        ours=ssl, alternative=sup, unit="% accuracy",
+            where = f"label efficiency, {name}, {fraction:.0%} labels"
+            for method in ("simclr", "fine-tuned"):
+                summary(f"{where}: {METHODS[method]} vs supervised (%)", ours=mean[name, method, fraction],
+                        alternative=mean[name, "supervised", fraction], unit="% accuracy",
                         target="> 1x (lecture's SimCLRv2 table)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"profile": profile.name, "temperature": args.temperature,
