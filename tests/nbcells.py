@@ -23,7 +23,7 @@ SOURCE = ROOT / "autograder" / "source"
 WRONG = Path(__file__).resolve().parent / "wrong_answers"
 
 
-def _meta(cell) -> dict:
+def nbgrader_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
@@ -48,7 +48,7 @@ class NotebookRun:
             for cell in self.nb.cells:
                 if cell.cell_type != "code":
                     continue
-                meta = _meta(cell)
+                meta = nbgrader_meta(cell)
                 if meta.get("solution"):
                     last_solution = meta.get("grade_id")
                 if meta.get("grade") and not meta.get("solution"):
@@ -66,7 +66,7 @@ class NotebookRun:
     def stub_of(self, test_id: str) -> str:
         """The solution cell graded by ``test_id``, as students receive it (see :func:`stub`)."""
         solution_id = self.solution_of[test_id]
-        return stub(next(c.source for c in self.nb.cells if _meta(c).get("grade_id") == solution_id))
+        return stub(next(c.source for c in self.nb.cells if nbgrader_meta(c).get("grade_id") == solution_id))
 
     def run_test(self, test_id: str, answer_source: str | None = None) -> None:
         """Run test cell ``test_id`` after ``answer_source`` (default: the reference); raises if it fails."""
@@ -94,15 +94,15 @@ def stub(source: str) -> str:
 
 
 @functools.cache
-def _source(hw: str, name: str) -> nbformat.NotebookNode:
+def source_notebook(hw: str, name: str) -> nbformat.NotebookNode:
     """The source notebook, read once per session (callers only read it)."""
     return nbformat.read(SOURCE / hw / f"{name}.ipynb", as_version=4)
 
 
 def graded_tests(hw: str, name: str) -> list[str]:
     """grade_ids of the notebook's autograded test cells, in order (read without running it)."""
-    return [_meta(c)["grade_id"] for c in _source(hw, name).cells
-            if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")]
+    metas = [nbgrader_meta(c) for c in source_notebook(hw, name).cells if c.cell_type == "code"]
+    return [meta["grade_id"] for meta in metas if meta.get("grade") and not meta.get("solution")]
 
 
 def points(hw: str, name: str) -> dict:
@@ -112,15 +112,15 @@ def points(hw: str, name: str) -> dict:
     ``**Points: N** (A autograded, M graded by hand)`` (``None`` where absent), and
     ``"autograded"``/``"by_hand"``: the sums over code test cells and written-answer cells.
     """
-    nb = _source(hw, name)
+    nb = source_notebook(hw, name)
     header = nb.cells[0].source
     stated = re.search(r"\*\*Points: (\d+)\*\*", header)
     split = re.search(r"\((\d+) autograded, (\d+) graded by hand\)", header)
-    graded = [c for c in nb.cells if _meta(c).get("grade")]
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
     return {"stated": int(stated.group(1)) if stated else None,
             "stated_split": tuple(map(int, split.groups())) if split else None,
-            "autograded": sum(_meta(c).get("points", 0) for c in graded if c.cell_type == "code"),
-            "by_hand": sum(_meta(c).get("points", 0) for c in graded if c.cell_type == "markdown")}
+            "autograded": sum(nbgrader_meta(c).get("points", 0) for c in graded if c.cell_type == "code"),
+            "by_hand": sum(nbgrader_meta(c).get("points", 0) for c in graded if c.cell_type == "markdown")}
 
 
 def wrong_answers(notebook: str) -> list[tuple[str, str, Path]]:

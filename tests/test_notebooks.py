@@ -13,7 +13,7 @@ import functools
 import re
 
 import pytest
-from nbcells import NotebookRun, _meta, _source, graded_tests, points, wrong_answers
+from nbcells import NotebookRun, nbgrader_meta, source_notebook, graded_tests, points, wrong_answers
 
 NOTEBOOKS = [("hw1", "01_risk_minimization"), ("hw1", "02_manifold_visualization"),
              ("hw1", "03_label_noise"), ("hw2", "04_simclr"), ("hw2", "05_linear_probing")]
@@ -51,12 +51,12 @@ def test_every_test_cell_runs_after_its_solution(hw, name):
 @pytest.mark.parametrize("hw, name", NOTEBOOKS)
 def test_nbgrader_metadata(hw, name):
     """Each kind of cell carries nbgrader's flags (schema 3), and there is nothing else."""
-    nb = _source(hw, name)
-    ids = [_meta(c)["grade_id"] for c in nb.cells if _meta(c)]
+    nb = source_notebook(hw, name)
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
     written = 0
     for cell in nb.cells:
-        meta, source = _meta(cell), cell.source
+        meta, source = nbgrader_meta(cell), cell.source
         if not meta:
             assert "BEGIN SOLUTION" not in source and HIDDEN not in source, source[:80]
             continue
@@ -80,15 +80,15 @@ def test_nbgrader_metadata(hw, name):
 
 @pytest.mark.parametrize("hw, name", NOTEBOOKS)
 def test_setup_cell_is_the_course_setup_cell(hw, name):
-    first = next(c for c in _source(hw, name).cells if c.cell_type == "code")
-    reference = next(c for c in _source("hw2", "04_simclr").cells if c.cell_type == "code")
+    first = next(c for c in source_notebook(hw, name).cells if c.cell_type == "code")
+    reference = next(c for c in source_notebook("hw2", "04_simclr").cells if c.cell_type == "code")
     assert first.source == reference.source
-    assert _meta(first)["grade_id"] == f"{name}-setup"
+    assert nbgrader_meta(first)["grade_id"] == f"{name}-setup"
 
 
 @pytest.mark.parametrize("hw, name", NOTEBOOKS)
 def test_committed_without_outputs(hw, name):
-    for cell in _source(hw, name).cells:
+    for cell in source_notebook(hw, name).cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
 
@@ -140,7 +140,7 @@ def test_every_exercise_has_a_wrong_answer(hw, name):
 def test_points_table_adds_up(hw, name):
     """A notebook that states its points per exercise in a table must agree with the cells."""
     row = r"^\| (?:Exercise|Question)[^|]*\|[^|]*\| ([\d +]+) \|$"
-    table = re.findall(row, _source(hw, name).cells[0].source, re.MULTILINE)
+    table = re.findall(row, source_notebook(hw, name).cells[0].source, re.MULTILINE)
     if not table:
         pytest.skip(f"{name} states no per-exercise points table")
     assert sum(int(k) for row in table for k in row.split("+")) == points(hw, name)["stated"]
