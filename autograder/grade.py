@@ -43,7 +43,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import compute_checksum, is_grade, is_solution
 
-from .notebooks import first_error, grade_id, identify, read_notebook, released_notebooks
+from .notebooks import first_error, grade_id, identify, read_notebook, recorded, released_notebooks
 from .course import PACKAGE_ROOT, Course
 
 
@@ -205,11 +205,10 @@ def _notes_from_notebooks(folder: Path) -> list[str]:
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         short = (lambda gid, name=path.stem: gid.removeprefix(f"{name}-"))
-        meta = nb.metadata.get("autograder", {})
-        repairs = meta.get("repairs", [])
+        repairs = recorded(nb, "repairs")
         parts = [f"repaired: {repairs[0]}" + (f" (+{len(repairs) - 1} more)" if len(repairs) > 1 else "")] \
             if repairs else []
-        parts += meta.get("events", [])
+        parts += recorded(nb, "events")
         unanswered, failed, errors = [], [], []
         for index, cell in enumerate(nb.cells):
             if is_solution(cell) and cell.metadata.nbgrader.get("checksum") == compute_checksum(cell):

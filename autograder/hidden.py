@@ -33,6 +33,24 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _GUTTER = re.compile(r"^(?:-*>\s*)?\d+\s")     # IPython's traceback gutter: "---> 12 " or "     13 "
 
 
+def split_test(source: str) -> tuple[str, str]:
+    """A test cell's source as ``(visible, hidden)``: the cell as students see it (the hidden
+    region and its markers removed, as nbgrader's release does) and the hidden region's code.
+
+    >>> split_test("assert f(1) == 1\\n### BEGIN HIDDEN TESTS\\nassert f(2) == 4\\n### END HIDDEN TESTS")
+    ('assert f(1) == 1', 'assert f(2) == 4')
+    """
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines():
+        if BEGIN in line:
+            inside = True
+        elif END in line:
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return "\n".join(visible), "\n".join(hidden)
+
+
 def hidden_lines(sources: Iterable[str]) -> set[str]:
     """The hidden lines of cell sources (all the cells of the notebooks concerned)."""
     hidden, public = set(), set()

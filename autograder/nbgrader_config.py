@@ -3,8 +3,8 @@
 A TA's plain ``nbgrader generate_assignment hw1`` / ``nbgrader autograde hw1`` /
 ``nbgrader generate_feedback hw1`` run here gets the same pipeline as
 ``python -m autograder``: submissions repaired against the release, every kernel in
-the sandbox with limits and the integrity guard, the ``grading`` profile, and
-feedback without hidden tests. ``python -m autograder grade`` adds parallel workers,
+the sandbox with limits, hidden tests judged outside the student's kernel, the ``grading``
+profile, and feedback without hidden tests. ``python -m autograder grade`` adds parallel workers,
 a private course copy per student and resumable runs.
 """
 import os
@@ -19,7 +19,9 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern,
     LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from autograder.preprocessors import GuardedExecute, HideTests, RepairCells  # noqa: E402
+from autograder.execute import JudgedExecute  # noqa: E402
+from autograder.preprocessors import HideTests  # noqa: E402
+from autograder.repair import RepairCells  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 
@@ -27,7 +29,7 @@ c.CourseDirectory.course_id = "ssl-course"
 
 # Kernel: the course's python3 kernel, each cell at most 60 s (a notebook in the
 # grading profile runs in 60 s on 2 cores), then interrupted. After a kernel death or
-# hang the notebook re-runs without that cell, at most GuardedExecute.max_restarts times.
+# hang the notebook re-runs without that cell, at most JudgedExecute.max_restarts times.
 c.Execute.kernel_name = "python3"
 c.Execute.timeout = 60
 
@@ -39,6 +41,6 @@ c.SandboxKernelManager.kernel_env = {"SSL_COURSE_PROFILE": "grading", "MPLBACKEN
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, RepairCells, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [
-    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    JudgedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata]
 c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]

@@ -1,6 +1,11 @@
 """Reading notebooks as students hand them in, and telling which released notebook one is;
 what a cell's nbgrader id and first error are (whether a cell is an answer, a test or locked:
-``nbgrader.utils.is_solution``, ``is_grade``, ``is_locked``).
+``nbgrader.utils.is_solution``, ``is_grade``, ``is_locked``); and the one place that owns the
+autograder's own notebook metadata, ``metadata["autograder"]``:
+
+- ``repairs``: what repair changed (:class:`autograder.repair.RepairCells`);
+- ``events``: what happened while the notebook ran (:class:`autograder.execute.JudgedExecute`);
+- ``seconds``: how long the run took.
 
 Example
 -------
@@ -15,9 +20,35 @@ import json
 from pathlib import Path
 
 import nbformat
+from nbformat.notebooknode import NotebookNode
 from nbformat.reader import NotJSONError
 
 from .course import Course
+
+
+META = "autograder"                  # the notebook metadata key the autograder writes under
+KEYS = ("repairs", "events", "seconds")
+
+
+def record(nb, key: str, lines: list[str]) -> None:
+    """Append ``lines`` to ``nb.metadata["autograder"][key]`` (``repairs`` or ``events``)."""
+    if key not in KEYS:
+        raise ValueError(f"key must be one of {KEYS}, got {key!r}")
+    nb.metadata.setdefault(META, {}).setdefault(key, []).extend(lines)
+
+
+def recorded(nb, key: str):
+    """What was recorded under ``key`` (``[]`` or ``None`` for ``seconds`` when nothing was)."""
+    if key not in KEYS:
+        raise ValueError(f"key must be one of {KEYS}, got {key!r}")
+    return nb.metadata.get(META, {}).get(key, None if key == "seconds" else [])
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output as the autograder writes them: ``ename: evalue``, no traceback to show."""
+    output = nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+    output.traceback = [error_message(output)]
+    return output
 
 
 def grade_id(cell) -> str | None:

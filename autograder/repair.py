@@ -15,7 +15,7 @@ then by content, then by position for written answers -- and rebuilds the notebo
 - copies of locked cells are dropped; stray nbgrader metadata is removed.
 
 Every change is reported in one line. ``python -m autograder repair`` shows the
-report; grading applies it automatically (see :class:`autograder.preprocessors.RepairCells`).
+report; grading applies it automatically (:class:`RepairCells`, nbgrader's sanitize step).
 
 Example
 -------
@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 import re
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbformat.v4.nbbase import random_cell_id
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_locked, is_solution
 
-from .notebooks import grade_id, identify, read_notebook, released_notebooks
+from .notebooks import grade_id, identify, read_notebook, record, released_notebooks
 
 CONTENT_MATCH = 0.6      # least similarity for a content match
 COPY_OF_LOCKED = 0.9     # an unmatched cell this close to a locked cell is a copy of it
@@ -237,3 +240,21 @@ def repair_submissions(course, assignment: str, students: list[str] | None = Non
                 path.replace(backup)
                 nbformat.write(fixed, str(target))
     return report
+
+
+class RepairCells(NbGraderPreprocessor):
+    """nbgrader's sanitize step: repair a submission against ``release/<assignment>/<notebook>.ipynb``."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        path = os.path.join(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]),
+                            info["notebook"] + ".ipynb")
+        if not os.path.exists(path):
+            self.log.warning("No released notebook %s: submission not repaired", path)
+            return nb, resources
+        repaired, changes = repair_notebook(nb, nbformat.read(path, as_version=4))
+        for line in changes:
+            self.log.warning("repair %s: %s", info["notebook"], line)
+        record(repaired, "repairs", changes)
+        return repaired, resources
