@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pkgutil
 import sys
 import types
@@ -50,6 +51,7 @@ def _load(name: str, path: Path):
 codec = _load("_autograder_codec", _HERE / "codec.py")
 _kit: dict[tuple, str] = {}          # code fingerprint -> dotted name, for every kit function
 _probes: dict[str, types.ModuleType] = {}
+_setprofile, _getprofile = sys.setprofile, sys.getprofile   # taken before any student code runs
 MAX_MESSAGE = 500                    # characters of an exception message sent back
 
 
@@ -71,12 +73,16 @@ def _functions(owner, prefix: str, depth: int = 0):
 def prepare() -> None:
     """Import the kit and record its functions' code: call before any student code runs, so a
     student's ``course_utils.py`` or later patch can neither stand in for the kit nor hide a call."""
+    here = {"", ".", os.getcwd()}
+    kept, sys.path[:] = list(sys.path), [p for p in sys.path if p not in here]   # not the student's folder
     try:
         kit = importlib.import_module("course_utils")
+        modules = [kit] + [importlib.import_module(info.name)
+                           for info in pkgutil.walk_packages(kit.__path__, "course_utils.")]
     except ImportError:   # a bare grader without the kit: nothing to recognise
         return
-    modules = [kit] + [importlib.import_module(info.name)
-                       for info in pkgutil.walk_packages(kit.__path__, "course_utils.")]
+    finally:
+        sys.path[:] = kept
     for module in modules:
         for name, code in _functions(module, module.__name__):
             _kit.setdefault(_fingerprint(code), name)
@@ -118,14 +124,14 @@ class Spy:
             return fn
 
         def spied(*args, **kwargs):
-            before = sys.getprofile()
-            sys.setprofile(self.hook)
+            before = _getprofile()
+            _setprofile(self.hook)
             try:
                 return fn(*args, **kwargs)
             finally:
-                if sys.getprofile() is not self.hook:
+                if _getprofile() is not self.hook:
                     self.calls.append("sys.setprofile (the answer switched off the autograder's check)")
-                sys.setprofile(before)
+                _setprofile(before)
         return spied
 
 
