@@ -102,8 +102,8 @@ def _settle(name: str, reply: dict, args, kwargs, message: str | None):
                              .format(name=name, call=calls[0]))
     if reply.get("ok") is not True:
         error = reply.get("error")
-        ename, evalue = (error if type(error) is tuple and len(error) == 2 else ("Error", ""))
-        cls = _RAISED.get(str(ename), StudentError)
+        ename, evalue, bases = (error if type(error) is tuple and len(error) == 3 else ("Error", "", ()))
+        cls = next((_RAISED[str(b)] for b in (ename, *bases) if str(b) in _RAISED), StudentError)
         raise cls(f"{name} raised {str(ename)[:60]}: {str(evalue)[:MAX_MESSAGE]}".rstrip(": "))
     return reply.get("value")
 

@@ -229,6 +229,9 @@ def mutates(x):
 def raises(x):
     raise ValueError("not today")
 
+def raises_torch(x):
+    raise torch.OutOfMemoryError("a library's own subclass of RuntimeError")
+
 def reads_frames(x):
     import sys, gc
     found = [k for f in [sys._getframe(1)] if f for k in f.f_locals]
@@ -253,6 +256,8 @@ def test_in_place_changes_come_back_to_the_judges_arguments():
 def test_the_students_exception_keeps_its_builtin_type():
     code = "try:\n    raises(1)\nexcept ValueError as e:\n    raise AssertionError('caught ' + str(e))"
     assert judge.run(code, _send(STUDENT)) == ("AssertionError", "caught raises raised ValueError: not today")
+    code = "try:\n    raises_torch(1)\nexcept RuntimeError as e:\n    raise AssertionError('caught ' + str(e))"
+    assert judge.run(code, _send(STUDENT))[1].startswith("caught raises_torch raised OutOfMemoryError")
 
 
 def test_the_student_sees_no_frame_or_object_of_the_judge():

@@ -144,9 +144,15 @@ def _probe(name: str):
     return getattr(_probes[module_name], function)
 
 
+def _error(exc: BaseException) -> tuple:
+    """(type name, message, names of the builtin exception types it derives from)."""
+    bases = tuple(c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins")
+    return type(exc).__name__, str(exc)[:MAX_MESSAGE], bases
+
+
 def call(fn, args=(), kwargs=None, *, forbid=(), probe=None, namespace=None) -> dict:
     """Call ``fn(*args, **kwargs)`` (or ``probe(fn, namespace, *args, **kwargs)``); the reply as plain
-    values: ``ok``, ``value`` or ``error`` ``(ename, evalue)``, ``changed`` (the arguments, as they
+    values: ``ok``, ``value`` or ``error`` ``(ename, evalue, builtin bases)``, ``changed`` (the arguments, as they
     are after the call, of those it modified in place: index or keyword -> value) and ``calls``."""
     kwargs = dict(kwargs or {})
     before = {key: codec.encode(value) for key, value in [*enumerate(args), *kwargs.items()]}
@@ -158,8 +164,7 @@ def call(fn, args=(), kwargs=None, *, forbid=(), probe=None, namespace=None) -> 
         else:
             reply["value"] = _probe(probe)(spy(fn), namespace if namespace is not None else {}, *args, **kwargs)
     except BaseException as exc:   # a student's SystemExit or KeyboardInterrupt is an answer too
-        reply = {"ok": False, "calls": spy.calls,
-                 "error": (type(exc).__name__, str(exc)[:MAX_MESSAGE])}
+        reply = {"ok": False, "calls": spy.calls, "error": _error(exc)}
     after = {key: value for key, value in [*enumerate(args), *kwargs.items()]}
     reply["changed"] = {key: value for key, value in after.items() if codec.encode(value) != before[key]}
     return reply
@@ -178,11 +183,10 @@ def serve(request: str, namespace: dict | None = None) -> str:
         name = req["name"]
         if name not in namespace:
             reply = {"ok": False, "calls": [], "changed": {},
-                     "error": ("NameError", f"name {name!r} is not defined (run the cell that defines it)")}
+                     "error": _error(NameError(f"name {name!r} is not defined (run the cell that defines it)"))}
         else:
             reply = call(namespace[name], req.get("args", ()), req.get("kwargs"), forbid=req.get("forbid", ()),
                          probe=req.get("probe"), namespace=namespace)
         return codec.encode(reply)
     except BaseException as exc:   # an answer that cannot be encoded (too large, too deep...)
-        return codec.encode({"ok": False, "calls": [], "changed": {},
-                             "error": (type(exc).__name__, str(exc)[:MAX_MESSAGE])})
+        return codec.encode({"ok": False, "calls": [], "changed": {}, "error": _error(exc)})
