@@ -94,6 +94,7 @@ class JudgedExecute(Execute):
         NotebookClient.__init__(self, nb, km)   # as nbconvert's ExecutePreprocessor does
         self._check_assign_resources(resources)
         start = time.monotonic()
+        self._judged = {"calls": 0, "seconds": 0.0}
         skip: dict[int, NotebookNode] = {}
         ran, stopped = self._run(skip)
         while stopped is not None:
@@ -110,7 +111,9 @@ class JudgedExecute(Execute):
                 cell.outputs = [skip.get(index) or error_output(
                     "NotRun", "this test did not run (an earlier cell stopped the kernel)")]
         self.set_widgets_metadata()
-        self.nb.metadata.setdefault(META, {})["seconds"] = round(time.monotonic() - start, 1)
+        meta = self.nb.metadata.setdefault(META, {})
+        meta["seconds"] = round(time.monotonic() - start, 1)
+        meta["judge"] = {"calls": self._judged["calls"], "seconds": round(self._judged["seconds"], 2)}
         return self.nb, self.resources
 
     def _event(self, line: str) -> None:
@@ -180,9 +183,12 @@ class JudgedExecute(Execute):
 
     def _send(self, request: str) -> str:
         """One round trip to the kernel's harness (the judge's channel)."""
+        start = time.monotonic()
         msg_id = self.kc.execute("", silent=True, store_history=False,
                                  user_expressions={"reply": SERVE.format(request)})
         reply = self.wait_for_reply(msg_id)
+        self._judged["calls"] += 1
+        self._judged["seconds"] += time.monotonic() - start
         if reply is None:   # timed out: nbclient has interrupted the kernel
             raise CellTimeoutError(f"a call of the student's code ran past {self.timeout} s")
         if _asked_to_exit(reply):

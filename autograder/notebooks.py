@@ -5,7 +5,8 @@ autograder's own notebook metadata, ``metadata["autograder"]``:
 
 - ``repairs``: what repair changed (:class:`autograder.repair.RepairCells`);
 - ``events``: what happened while the notebook ran (:class:`autograder.execute.JudgedExecute`);
-- ``seconds``: how long the run took.
+- ``seconds``: how long the run took;
+- ``judge``: the judge's round trips to the kernel, ``{"calls": n, "seconds": s}``.
 
 Example
 -------
@@ -27,7 +28,7 @@ from .course import Course
 
 
 META = "autograder"                  # the notebook metadata key the autograder writes under
-KEYS = ("repairs", "events", "seconds")
+KEYS = ("repairs", "events", "seconds", "judge")
 
 
 def record(nb, key: str, lines: list[str]) -> None:
@@ -38,10 +39,10 @@ def record(nb, key: str, lines: list[str]) -> None:
 
 
 def recorded(nb, key: str):
-    """What was recorded under ``key`` (``[]`` or ``None`` for ``seconds`` when nothing was)."""
+    """What was recorded under ``key`` (``[]`` for a list never recorded, else ``None``)."""
     if key not in KEYS:
         raise ValueError(f"key must be one of {KEYS}, got {key!r}")
-    return nb.metadata.get(META, {}).get(key, None if key == "seconds" else [])
+    return nb.metadata.get(META, {}).get(key, [] if key in ("repairs", "events") else None)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
