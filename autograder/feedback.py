@@ -8,7 +8,9 @@ quoting a hidden test are removed. This verb then checks every file it wrote aga
 the hidden-test lines of its source notebook: a file that still quotes one is
 deleted, the other students' files are still written, and the verb fails at the end
 naming it. A student with no autograded notebook (nothing readable was handed in)
-gets no file; the verb says so.
+gets no file; the verb says so. Every page is sanitised last
+(:class:`autograder.sanitize.SanitizeFeedback`): none of a student's HTML or JavaScript
+runs in it; the verb adds that step where a course's nbgrader_config.py lacks it.
 
 Example
 -------
@@ -22,10 +24,13 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import is_grade
+from traitlets.utils.importstring import import_item
 
 from .course import Course
 from .hidden import hidden_lines, leaked
+from .sanitize import SanitizeFeedback
 
 
 @dataclasses.dataclass
@@ -56,9 +61,24 @@ def quoted(course: Course, assignment: str, student: str, path: Path) -> list[st
     return leaked(path.read_text(), notebook_hidden_lines(course, assignment, path.stem) - own)
 
 
+def sanitized_steps(course: Course) -> list:
+    """The course's ``GenerateFeedback.preprocessors`` with :class:`SanitizeFeedback` last, as
+    nbgrader_config.py has it: added where a configuration lacks it, moved where it runs earlier
+    (what runs after it, such as HideTests' table of error messages, would not be sanitised).
+
+    >>> [step.__name__ for step in sanitized_steps(Course())]   # doctest: +SKIP
+    ['GetGrades', 'HideTests', 'CSSHTMLHeaderPreprocessor', 'SanitizeFeedback']
+    """
+    config = course.config().GenerateFeedback
+    steps = config.preprocessors if "preprocessors" in config \
+        else GenerateFeedback.class_traits()["preprocessors"].default()
+    steps = [import_item(step) if isinstance(step, str) else step for step in steps]
+    return [step for step in steps if not issubclass(step, SanitizeFeedback)] + [SanitizeFeedback]
+
+
 def feedback(course: Course, assignment: str, students: list[str] | None = None) -> Feedback:
     """Generate the feedback of every autograded student (or ``students``)."""
-    api = course.api()
+    api = course.api(**{"GenerateFeedback.preprocessors": sanitized_steps(course)})
     result, failed = Feedback(), []
     for student in students or course.students(assignment, step="autograded"):
         if not any(course.path("autograded", assignment, student).glob("*.ipynb")):

@@ -22,6 +22,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 from autograder.execute import JudgedExecute  # noqa: E402
 from autograder.preprocessors import HideTests  # noqa: E402
 from autograder.repair import RepairCells  # noqa: E402
+from autograder.sanitize import SanitizeFeedback  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 
@@ -43,4 +44,5 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     JudgedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata]
-c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]
+# SanitizeFeedback last: the results table HideTests writes quotes the students' error messages.
+c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor, SanitizeFeedback]
