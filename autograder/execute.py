@@ -40,7 +40,8 @@ KERNEL_CODE = Path(__file__).resolve().parent / "kernel"
 
 def _harness_sources() -> list[tuple[str, str]]:
     """(module name, source) of the kernel-side code, the harness last (it uses the others)."""
-    probes = sorted(p for p in (KERNEL_CODE / "probes").glob("*.py") if p.stem != "__init__")
+    probes = sorted((p for p in (KERNEL_CODE / "probes").glob("*.py") if p.stem != "__init__"),
+                    key=lambda p: (p.stem != "generic", p.stem))   # the others import from generic
     return [("_autograder_codec", (KERNEL_CODE / "codec.py").read_text()),
             *((f"_autograder_probe_{p.stem}", p.read_text()) for p in probes),
             ("_autograder_harness", (KERNEL_CODE / "harness.py").read_text())]

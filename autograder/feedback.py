@@ -1,10 +1,11 @@
 """``feedback``: one HTML file per student and notebook, without hidden tests.
 
 nbgrader's generate_feedback renders the autograded notebook, hidden tests included
-(nbgrader issue 917, open upstream). The course configures
-:class:`autograder.preprocessors.HideTests` instead, so every test cell shows its
-visible part, pass/fail, points and message, a table sums them up, and output lines
-quoting a hidden test are removed. This verb then checks every file it wrote against
+(nbgrader issue 917, open upstream). The course configures :class:`HideTests` (this
+step's preprocessor, below) instead, so every test cell shows its visible part,
+pass/fail, points and message, a table sums them up, and output lines quoting a hidden
+test are removed (hidden tests never run in the student's kernel, so there should be
+none). This verb then checks every file it wrote against
 the hidden-test lines of its source notebook: a file that still quotes one is
 deleted, the other students' files are still written, and the verb fails at the end
 naming it. A student with no autograded notebook (nothing readable was handed in)
@@ -24,12 +25,15 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils
 from nbgrader.converters import GenerateFeedback
+from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade
 from traitlets.utils.importstring import import_item
 
 from .course import Course
-from .hidden import hidden_lines, leaked
+from .hidden import hidden_lines, leaked, redact
+from .notebooks import error_message, first_error, recorded
 from .sanitize import SanitizeFeedback
 
 
@@ -110,3 +114,59 @@ def bundle(course: Course, assignment: str, target: Path) -> Path:
                     raise RuntimeError(f"{path} quotes hidden tests; not bundled")
                 zf.write(path, f"{student}/{path.name}")
     return target
+
+
+class HideTests(ClearHiddenTests):
+    """Feedback that shows each test's result and message, never hidden test code.
+
+    Removes the hidden-test region of every test cell, cuts every traceback in a test
+    cell down to ``ename: evalue`` (a traceback quotes the hidden line that failed),
+    removes from every output any line that shows a hidden line (:mod:`autograder.hidden`:
+    warnings, tracebacks of later cells and students' prints quote them too), and puts
+    a table on top: each test, pass/fail, points and message, then what the autograder
+    repaired or undid in the notebook.
+    """
+
+    def preprocess(self, nb, resources):
+        lines = hidden_lines(cell.source for cell in nb.cells)
+        nb, resources = super().preprocess(nb, resources)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                _redact_output(output, lines)
+        rows = []
+        for cell in nb.cells:
+            if not (utils.is_grade(cell) and cell.cell_type == "code"):
+                continue
+            meta = cell.metadata["nbgrader"]
+            message = first_error(cell)
+            shown = "" if message is None else message.replace("|", "/")
+            rows.append(f"| `{meta['grade_id']}` | {'pass' if message is None else 'fail'} | "
+                        f"{meta.get('score', 0):g} / {meta['points']:g} | {shown} |")
+        notes = [*recorded(nb, "repairs"), *recorded(nb, "events")]
+        text = "## Autograder results\n\n| test | result | points | message |\n|---|---|---|---|\n"
+        text += "\n".join(rows)
+        if notes:
+            text += "\n\nWhat the autograder changed or noticed in this notebook:\n\n"
+            text += "\n".join(f"- {line}" for line in notes)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if utils.is_grade(cell) and cell.cell_type == "code":
+            self._remove_hidden_test_region(cell)
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = [error_message(output)]
+        return cell, resources
+
+
+def _redact_output(output, lines: set[str]) -> None:
+    """Take hidden lines out of one output's text (streams, errors, text/* and SVG data)."""
+    if output.output_type == "stream":
+        output.text = redact(output.text, lines)
+    elif output.output_type == "error":
+        output.evalue = redact(output.evalue, lines)
+        output.traceback = [redact(line, lines) for line in output.traceback]
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/") or mime == "image/svg+xml":
+            output.data[mime] = redact(value if isinstance(value, str) else "".join(value), lines)

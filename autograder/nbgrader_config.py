@@ -20,7 +20,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
 from autograder.execute import JudgedExecute  # noqa: E402
-from autograder.preprocessors import HideTests  # noqa: E402
+from autograder.feedback import HideTests  # noqa: E402
 from autograder.repair import RepairCells  # noqa: E402
 from autograder.sanitize import SanitizeFeedback  # noqa: E402
 

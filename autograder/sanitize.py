@@ -19,7 +19,7 @@ cover what it misses:
 
 Unsafe tags are removed rather than shown escaped; their text stays (as text).
 nbgrader_config.py runs it last in ``GenerateFeedback.preprocessors``, after
-:class:`~autograder.preprocessors.HideTests` (whose table quotes the students' error
+:class:`~autograder.feedback.HideTests` (whose table quotes the students' error
 messages), so plain ``nbgrader generate_feedback`` gets it too.
 
 Example

@@ -133,7 +133,7 @@ def test_the_verb_runs_the_sanitizer_once_and_last(graded, tmp_path):
     early = course.derived(tmp_path / "early")                 # a configuration that runs it first
     config = early.root / "nbgrader_config.py"
     config.write_text(config.read_text() + "c.GenerateFeedback.preprocessors = "
-                      "['autograder.sanitize.SanitizeFeedback', 'autograder.preprocessors.HideTests']\n")
+                      "['autograder.sanitize.SanitizeFeedback', 'autograder.feedback.HideTests']\n")
     assert [s.__name__ for s in sanitized_steps(early)] == ["HideTests", "SanitizeFeedback"]
 
 

@@ -1,7 +1,7 @@
 """Probes for 01_risk_minimization: the ERM step needs a live model and a live loss."""
-import contextlib
 
 import torch
+from _autograder_probe_generic import standing_in  # the probes' shared module, loaded first
 
 
 class Recording(torch.nn.Module):
@@ -24,21 +24,6 @@ class Recording(torch.nn.Module):
 def cross_entropy(logits, labels):
     """Stands in for the student's empirical_risk (Exercise 1 grades that one)."""
     return torch.nn.functional.cross_entropy(logits, labels.long())
-
-
-@contextlib.contextmanager
-def standing_in(namespace, name, value):
-    """``namespace[name]`` is ``value`` for the duration (the student's own one is put back)."""
-    missing = object()
-    kept = namespace.get(name, missing)
-    namespace[name] = value
-    try:
-        yield
-    finally:
-        if kept is missing:
-            namespace.pop(name, None)
-        else:
-            namespace[name] = kept
 
 
 def _loss(out):
