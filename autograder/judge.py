@@ -155,7 +155,8 @@ def probe(fn, name: str, *args, forbid: tuple = (), message: str | None = None, 
 def free_names(source: str) -> set[str]:
     """The global names ``source`` reads but never binds, builtins excepted: the student's names."""
     top = symtable.symtable(source, "<hidden test>", "exec")
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    bound = {s.get_name() for s in top.get_symbols()
+             if s.is_assigned() or s.is_imported() or s.is_namespace()}
     read, tables = set(), [top]
     while tables:
         table = tables.pop()

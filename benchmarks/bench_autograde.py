@@ -53,7 +53,8 @@ def bench(course: Course, assignment: str, reference: dict, workers: int,
         for path in course.path("autograded", assignment, student).glob("*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             judged = recorded(nb, "judge") or {"calls": 0, "seconds": 0.0}
-            runs.setdefault(path.stem, []).append((recorded(nb, "seconds"), judged["calls"], judged["seconds"]))
+            run = (recorded(nb, "seconds"), judged["calls"], judged["seconds"])
+            runs.setdefault(path.stem, []).append(run)
     return wall, len(students), {n: tuple(map(statistics.mean, zip(*v))) for n, v in sorted(runs.items())}
 
 

@@ -95,7 +95,8 @@ def test_subclasses_of_plain_types_arrive_as_the_plain_type(liar, plain, other):
 def test_a_lying_tensor_arrives_as_its_data():
     liar = torch.tensor([1.0, 2.0]).as_subclass(LyingTensor)
     back = codec.decode(codec.encode(liar))
-    assert type(back) is torch.Tensor and back.tolist() == [1.0, 2.0] and not torch.equal(back, torch.zeros(2))
+    assert type(back) is torch.Tensor and back.tolist() == [1.0, 2.0]
+    assert not torch.equal(back, torch.zeros(2))
 
 
 @pytest.mark.parametrize("value", [object(), Exploit(), print, torch.nn.Linear(2, 2), (i for i in range(3))],
@@ -107,11 +108,13 @@ def test_other_objects_arrive_opaque_and_run_nothing(value, capsys):
 
 
 @pytest.mark.parametrize("text", [
-    pickle.dumps(Exploit()).decode("latin-1"), "{\"$eval\": \"1+1\"}", "{\"$tensor\": {\"dtype\": \"os.system\"}}",
+    pickle.dumps(Exploit()).decode("latin-1"), "{\"$eval\": \"1+1\"}",
+    "{\"$tensor\": {\"dtype\": \"os.system\"}}",
     json.dumps({"$tensor": {"dtype": "float32", "shape": [4], "device": "cpu", "data": "AAAA"}}),
     json.dumps({"$dict": [[[1], 2]]}), "[" * 10_000 + "]" * 10_000, 42,
     json.dumps({"$tensor": {"dtype": "float32", "shape": [-1], "device": "cpu", "data": ""}})],
-    ids=["pickle", "unknown-tag", "bad-dtype", "short-data", "unhashable-key", "deep", "not-text", "bad-shape"])
+    ids=["pickle", "unknown-tag", "bad-dtype", "short-data", "unhashable-key", "deep", "not-text",
+         "bad-shape"])
 def test_anything_else_is_refused(text):
     with pytest.raises(codec.DecodeError):
         codec.decode(text)
@@ -142,10 +145,12 @@ EVASIONS = {
     "calls it": "import course_utils.losses\ndef f(a, b):\n    return course_utils.losses.nt_xent(a, b)",
     "alias": "from course_utils.losses import nt_xent as f",
     "copied code object": ("import types, course_utils.losses as k\n"
-                           "f = types.FunctionType(k.nt_xent.__code__, vars(k), 'f', k.nt_xent.__defaults__)"),
+                           "f = types.FunctionType(k.nt_xent.__code__, vars(k), 'f',"
+                           " k.nt_xent.__defaults__)"),
     "recompiled elsewhere": ("import inspect, course_utils.losses as k\nns = {'__name__': 'mine', "
                              "'__package__': 'course_utils'}\n"
-                             "exec(compile(inspect.getsource(k), '/home/me/mine.py', 'exec'), ns)\nf = ns['nt_xent']"),
+                             "exec(compile(inspect.getsource(k), '/home/me/mine.py', 'exec'), ns)\n"
+                             "f = ns['nt_xent']"),
     "hook switched off": ("import sys, course_utils.losses as k\ndef f(a, b):\n    sys.setprofile(None)\n"
                           "    return k.nt_xent(a, b)"),
     "sys.setprofile replaced": ("import sys, course_utils.losses as k\nsys.setprofile = lambda *a: None\n"
@@ -236,7 +241,8 @@ def raises_torch(x):
 
 def test_judge_passes_and_fails_on_the_trusted_side():
     assert judge.run("assert double(21) == 42", _send(STUDENT)) is None
-    assert judge.run("assert double(2) == 5, 'wrong double'", _send(STUDENT)) == ("AssertionError", "wrong double")
+    verdict = judge.run("assert double(2) == 5, 'wrong double'", _send(STUDENT))
+    assert verdict == ("AssertionError", "wrong double")
 
 
 def test_a_lying_value_cannot_bend_the_comparison():
@@ -244,19 +250,22 @@ def test_a_lying_value_cannot_bend_the_comparison():
 
 
 def test_in_place_changes_come_back_to_the_judges_arguments():
-    code = "import torch\nx = torch.ones(3)\nkept = x.clone()\nmutates(x)\nassert torch.equal(x, kept), 'changed'"
+    code = ("import torch\nx = torch.ones(3)\nkept = x.clone()\nmutates(x)\n"
+            "assert torch.equal(x, kept), 'changed'")
     assert judge.run(code, _send(STUDENT)) == ("AssertionError", "changed")
 
 
 def test_the_students_exception_keeps_its_builtin_type():
     code = "try:\n    raises(1)\nexcept ValueError as e:\n    raise AssertionError('caught ' + str(e))"
     assert judge.run(code, _send(STUDENT)) == ("AssertionError", "caught raises raised ValueError: not today")
-    code = "try:\n    raises_torch(1)\nexcept RuntimeError as e:\n    raise AssertionError('caught ' + str(e))"
+    code = ("try:\n    raises_torch(1)\nexcept RuntimeError as e:\n"
+            "    raise AssertionError('caught ' + str(e))")
     assert judge.run(code, _send(STUDENT))[1].startswith("caught raises_torch raised OutOfMemoryError")
 
 
 def test_free_names_are_the_students():
-    source = "import torch\ndef helper(y):\n    return f(y) + torch.ones(1)\nz = [g(i) for i in range(3)]\nh = 1\nh += k"
+    source = ("import torch\ndef helper(y):\n    return f(y) + torch.ones(1)\n"
+              "z = [g(i) for i in range(3)]\nh = 1\nh += k")
     assert judge.free_names(source) == {"f", "g", "k"}
 
 
@@ -276,7 +285,8 @@ def test_garbage_from_the_kernel_fails_the_test():
 def test_own_and_probe_work_in_the_instructors_notebook_too():
     checked = judge.own(STUDENT["double"], "builtins")
     assert checked(torch.ones(2)).tolist() == [2.0, 2.0]
-    evidence = judge.probe(lambda x: (x * x).sum(), "generic.gradient", torch.tensor([3.0], requires_grad=True))
+    x = torch.tensor([3.0], requires_grad=True)
+    evidence = judge.probe(lambda x: (x * x).sum(), "generic.gradient", x)
     assert evidence["grads"][0].tolist() == [6.0] and evidence["has_graph"]
 
 

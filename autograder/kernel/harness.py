@@ -153,8 +153,9 @@ def _error(exc: BaseException) -> tuple:
 
 def call(fn, args=(), kwargs=None, *, forbid=(), probe=None, namespace=None) -> dict:
     """Call ``fn(*args, **kwargs)`` (or ``probe(fn, namespace, *args, **kwargs)``); the reply as plain
-    values: ``ok``, ``value`` or ``error`` ``(ename, evalue, builtin bases)``, ``changed`` (the arguments, as they
-    are after the call, of those it modified in place: index or keyword -> value) and ``calls``."""
+    values: ``ok``, ``value`` or ``error`` ``(ename, evalue, builtin bases)``, ``changed`` (the
+    arguments, as they are after the call, of those it modified in place: index or keyword ->
+    value) and ``calls``."""
     kwargs = dict(kwargs or {})
     before = {key: codec.encode(value) for key, value in [*enumerate(args), *kwargs.items()]}
     spy = Spy(forbid)
@@ -163,7 +164,8 @@ def call(fn, args=(), kwargs=None, *, forbid=(), probe=None, namespace=None) -> 
         if probe is None:
             reply["value"] = spy(fn)(*args, **kwargs)
         else:
-            reply["value"] = _probe(probe)(spy(fn), namespace if namespace is not None else {}, *args, **kwargs)
+            namespace = namespace if namespace is not None else {}
+            reply["value"] = _probe(probe)(spy(fn), namespace, *args, **kwargs)
     except BaseException as exc:   # a student's SystemExit or KeyboardInterrupt is an answer too
         reply = {"ok": False, "calls": spy.calls, "error": _error(exc)}
     after = {key: value for key, value in [*enumerate(args), *kwargs.items()]}
@@ -184,10 +186,11 @@ def serve(request: str, namespace: dict | None = None) -> str:
         name = req["name"]
         if name not in namespace:
             reply = {"ok": False, "calls": [], "changed": {},
-                     "error": _error(NameError(f"name {name!r} is not defined (run the cell that defines it)"))}
+                     "error": _error(NameError(f"name {name!r} is not defined "
+                                               "(run the cell that defines it)"))}
         else:
-            reply = call(namespace[name], req.get("args", ()), req.get("kwargs"), forbid=req.get("forbid", ()),
-                         probe=req.get("probe"), namespace=namespace)
+            reply = call(namespace[name], req.get("args", ()), req.get("kwargs"),
+                         forbid=req.get("forbid", ()), probe=req.get("probe"), namespace=namespace)
         return codec.encode(reply)
     except BaseException as exc:   # an answer that cannot be encoded (too large, too deep...)
         return codec.encode({"ok": False, "calls": [], "changed": {}, "error": _error(exc)})

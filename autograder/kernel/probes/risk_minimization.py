@@ -9,7 +9,8 @@ class Recording(torch.nn.Module):
 
     def __init__(self, weight, bias):
         super().__init__()
-        self.inner = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(weight.shape[1], weight.shape[0]))
+        classes, width = weight.shape
+        self.inner = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(width, classes))
         self.inner.to(weight.device)
         with torch.no_grad():
             self.inner[1].weight.copy_(weight)
@@ -39,7 +40,8 @@ def erm_step(answer, namespace, inputs, labels, weight, bias):
         loss = _loss(answer(model, (inputs, labels)))
     if not isinstance(loss, torch.Tensor):
         return {"loss": loss}
-    evidence = {"loss": loss.detach(), "requires_grad": loss.requires_grad, "has_graph": loss.grad_fn is not None,
+    evidence = {"loss": loss.detach(), "requires_grad": loss.requires_grad,
+                "has_graph": loss.grad_fn is not None,
                 "seen": model.seen, "grads_before": [p.grad is not None for p in model.parameters()]}
     evidence["grads"] = [None for _ in model.parameters()]
     if evidence["has_graph"] and loss.device.type != "meta" and loss.shape == ():
