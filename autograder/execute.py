@@ -47,19 +47,18 @@ def _harness_sources() -> list[tuple[str, str]]:
             ("_autograder_harness", (KERNEL_CODE / "harness.py").read_text())]
 
 
-# Sent to the kernel before any of the student's cells: the harness and what it uses, as source
-# (the kernel sees no file of the autograder), then the harness records the kit's code.
-LOAD_HARNESS = """\
-def _autograder_load(sources):
-    import sys, types
-    for name, source in sources:
-        module = sys.modules[name] = types.ModuleType(name)
-        module.__file__ = "<" + name + ">"
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
-    sys.modules["_autograder_harness"].prepare()
-_autograder_load({!r})
-del _autograder_load
-""".format(_harness_sources())
+# Evaluated in the kernel before any of the student's cells, as a user expression (so that no
+# cell, history entry or linecache entry holds it): the harness and what it uses, as source (the
+# kernel sees no file of the autograder), then the harness records the kit's code.
+LOADER = """\
+import sys, types
+for name, source in SOURCES:
+    module = sys.modules[name] = types.ModuleType(name)
+    module.__file__ = "<" + name + ">"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+sys.modules["_autograder_harness"].prepare()
+"""
+LOAD_HARNESS = "exec({!r}, {{'SOURCES': {!r}}}) or 'loaded'".format(LOADER, _harness_sources())
 SERVE = "__import__('sys').modules['_autograder_harness'].serve({!r})"
 
 
@@ -153,11 +152,12 @@ class JudgedExecute(Execute):
         return ran, None
 
     def _load_harness(self) -> None:
-        reply = self.wait_for_reply(self.kc.execute(LOAD_HARNESS, silent=True, store_history=False))
-        if (reply or {}).get("content", {}).get("status") != "ok":
-            content = (reply or {}).get("content", {})
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"x": LOAD_HARNESS})
+        content = (self.wait_for_reply(msg_id) or {}).get("content", {})
+        result = (content.get("user_expressions") or {}).get("x", {})
+        if result.get("status") != "ok":
             raise RuntimeError(f"the grading kernel could not load the harness: "
-                               f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+                               f"{result.get('ename', 'no reply')}: {result.get('evalue', '')}")
 
     def _execute(self, cell, index: int) -> None:
         """Run one cell; for a test cell, the visible part in the kernel, then the hidden part here."""

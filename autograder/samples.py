@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 import copy
 
+from pathlib import Path
+
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
@@ -137,11 +139,12 @@ def partly_wrong(course: Course, assignment: str, notebook: str) -> nbformat.Not
 
 
 def write_submission(course: Course, assignment: str, student: str, notebooks: dict[str, object]) -> None:
-    """Write ``{notebook name: notebook or raw text}`` into ``submitted/<student>/<assignment>/``."""
+    """Write ``{notebook name: notebook or raw text}`` into ``submitted/<student>/<assignment>/``
+    (a name with a suffix other than ``.ipynb``, e.g. ``helper.py``, is written as it is)."""
     folder = course.path("submitted", assignment, student)
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
-        path = folder / (name if name.endswith(".ipynb") else f"{name}.ipynb")
+        path = folder / (name if Path(name).suffix in (".ipynb", ".py", ".csv", ".txt") else f"{name}.ipynb")
         if isinstance(nb, (str, bytes)):
             path.write_bytes(nb.encode() if isinstance(nb, str) else nb)
         else:

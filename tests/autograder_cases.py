@@ -39,17 +39,41 @@ from autograder.notebooks import grade_id
 
 REPO = Path(__file__).resolve().parent.parent
 INJECTED = "\nnt_xent = None  # written by a student's kernel\n"   # what write_everywhere appends to the kit
+# Where a TA's course lives: outside /tmp (a kernel's private /tmp hides everything under /tmp, so a
+# course there would prove nothing about the sandbox). Ignored by git; each session's folder is removed.
+OUTSIDE = REPO / ".test-courses"
+
+
+@functools.lru_cache(maxsize=None)
+def outside_tmp() -> Path:
+    """This test session's folder outside /tmp: the course and the TA's downloads live there."""
+    OUTSIDE.mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="session-", dir=OUTSIDE))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def downloads() -> Path:
+    """The folder a TA collected from (an LMS download), outside /tmp, with something of the
+    course's in it: a source notebook's hidden-test marker and the hostile cases' marker."""
+    from hostile_cases import MARKER
+
+    folder = outside_tmp() / "Downloads"
+    if not folder.is_dir():
+        folder.mkdir()
+        (folder / "notes.txt").write_text(f"{MARKER}\n### BEGIN HIDDEN TESTS\n")
+    return folder
 
 
 @functools.lru_cache(maxsize=None)
 def released_course() -> Course:
     """A private copy of the course (its sources as of now, our configuration), released with
     ``python -m autograder release`` into its own ``notebooks/``; one per test session, shared
-    by the autograder test modules, removed at exit."""
+    by the autograder test modules, removed at exit. It lies outside /tmp, as a TA's does."""
     from autograder.__main__ import main
 
-    root = Path(tempfile.mkdtemp(prefix="course-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    root = outside_tmp()
+    downloads()
     course = Course().copy(root / "course")
     main(["--course", str(course.root), "release", "--notebooks", str(root / "notebooks")])
     return course
@@ -347,17 +371,23 @@ def abs(x):
     return 0'''
 
 
-def _tampered(course, a, nb, code: str, undone: str, wrong=(0,)):
-    """A submission with the answers ``wrong`` and a cell of ``code`` inserted before them; the
-    guard must report ``undone`` among the tampering it undid before the tests."""
+def _tampered(course, a, nb, code: str, wrong=(0,)):
+    """A submission with the answers ``wrong`` and a cell of ``code`` inserted before them. The
+    tampering acts in the student's kernel only; the hidden tests judge out of it, so the wrong
+    answers fail, and nothing claims to have undone anything."""
     s = start(course, a, nb)
     lost = s.wrong(*wrong)
     s.nb.cells.insert(2, new_code_cell(code))
-    return s.files(), lost, rf"tampering undone before the test: .*{undone}"
+    return s.files(), lost, r"\A(?!.*undone).*failed "
 
 
 def tamper_comparisons(course, a, nb):
-    return _tampered(course, a, nb, TAMPER_COMPARISONS, "numpy.allclose", wrong=(0, 1))
+    """The comparisons patched before the answers. They no longer reach the tests (judged out of the
+    kernel), but they stay patched in the student's kernel, where ``Tensor.__sub__`` and ``abs`` now
+    return zeros: every answer computed after them is wrong there, so every test of the light part
+    fails, the right answers' too (nothing cleans up after a student's own code)."""
+    files, _, summary = _tampered(course, a, nb, TAMPER_COMPARISONS, wrong=(0, 1))
+    return files, scored(course, a, nb), summary
 
 
 def tamper_traceback(course, a, nb):
@@ -365,8 +395,7 @@ def tamper_traceback(course, a, nb):
     return _tampered(course, a, nb, (
         "import sys\n\nip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
         "ip._showtraceback = lambda *a, **k: None\nip.showsyntaxerror = lambda *a, **k: None\n"
-        "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\nsys.excepthook = lambda *a: None"),
-        "showtraceback")
+        "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\nsys.excepthook = lambda *a: None"))
 
 
 def tamper_ast(course, a, nb):
@@ -382,14 +411,14 @@ class Swallow(ast.NodeTransformer):
         return ast.fix_missing_locations(node)
 
 
-get_ipython().ast_transformers.append(Swallow())''', "ast_transformers")
+get_ipython().ast_transformers.append(Swallow())''')
 
 
 def tamper_events(course, a, nb):
     """A pre_run_cell hook that patches the comparisons again right before every cell."""
     return _tampered(course, a, nb, (
         "import builtins\n\n\ndef again(*args):\n    builtins.abs = lambda x: 0\n\n\n"
-        "get_ipython().events.register('pre_run_cell', again)"), "event callbacks")
+        "get_ipython().events.register('pre_run_cell', again)"))
 
 
 def edit_locked(course, a, nb):
@@ -416,7 +445,7 @@ def read_hidden(course, a, nb):
     s = start(course, a, nb)
     first = s.answers[0]
     lost = s.wrong(0)
-    places = [course.root, REPO / "autograder", REPO / ".git", Path("/proc/1/cwd"), Path("..")]
+    places = [course.root, downloads(), REPO / "autograder", REPO / ".git", Path("/proc/1/cwd"), Path("..")]
     cell = s.cell(first.grade_id)
     cell.source += f'''
 
@@ -541,18 +570,19 @@ def calls_kit(course, a, nb):
     s, ans = _nt_xent(course, a, nb)
     s.cell(ans.grade_id).source = ("import course_utils.losses\n\n\ndef nt_xent(z1, z2, temperature=0.5):\n"
                                    "    return course_utils.losses.nt_xent(z1, z2, temperature)\n")
-    return s.files(), ans.tests, r"must be your own code"
+    return s.files(), ans.tests, r"own code"
 
 
 def kit_alias(course, a, nb):
     s, ans = _nt_xent(course, a, nb)
     s.cell(ans.grade_id).source = "from course_utils.losses import nt_xent\n"
-    return s.files(), ans.tests, r"must be your own code"
+    return s.files(), ans.tests, r"own code"
 
 
 def monkeypatch_kit(course, a, nb):
-    """Copy the kit's code object (escapes the poisoning), then blind the spy: patch
-    sys.setprofile and move course_utils.__file__; both are put back before the test."""
+    """Copy the kit's code object, then try to blind the own-code check: patch sys.setprofile and
+    move course_utils.__file__. The check knows the kit by its code, and took sys.setprofile
+    before any student code ran."""
     s, ans = _nt_xent(course, a, nb)
     s.cell(ans.grade_id).source = '''import sys
 import types
@@ -569,7 +599,7 @@ def nt_xent(z1, z2, temperature=0.5):
 
 course_utils.__file__ = "/nowhere/course_utils/__init__.py"
 sys.setprofile = lambda *args: None'''
-    return s.files(), ans.tests, r"tampering undone before the test: .*sys.setprofile"
+    return s.files(), ans.tests, r"own code"
 
 
 @dataclasses.dataclass
@@ -587,7 +617,8 @@ class Case:
                 for gid, points in full_points(course, self.assignment).items()}
 
 
-def build_cases(course: Course, reference: str, victims: dict[str, str]) -> list[Case]:
+def build_cases(course: Course, reference: str, victims: dict[str, str], cases=None,
+                nt_xent_cases=None) -> list[Case]:
     """Write every case as a student ``case-<name>`` into ``submitted/``; return the cases.
 
     ``reference``: a student whose autograded reference gives each notebook's timings,
@@ -597,9 +628,9 @@ def build_cases(course: Course, reference: str, victims: dict[str, str]) -> list
     target = min(targets(course), key=lambda key: light_seconds(course, *key, reference))
     nt_target = nt_xent_notebook(course)
     nt_keep = nt_xent_answer(course, *nt_target)
-    built = []
-    for case in CASES:
-        (a, nb), keep = (nt_target, nt_keep) if case in NT_XENT_CASES else (target, None)
+    built, nt_xent_cases = [], NT_XENT_CASES if nt_xent_cases is None else nt_xent_cases
+    for case in CASES if cases is None else cases:
+        (a, nb), keep = (nt_target, nt_keep) if case in nt_xent_cases else (target, None)
         files, lost, summary = (write_everywhere(course, a, nb, [victims[a]]) if case is write_everywhere
                                 else case(course, a, nb))
         student = "case-" + case.__name__.replace("_", "-")

@@ -1,13 +1,15 @@
 """The autograder on real submissions: the demo's samples, then every broken or hostile case.
 
 Two grading batches for the whole module, each through the real pipeline (a worker
-process per student, nbgrader's autograde, the sandboxed kernel with its limits and
-the integrity guard) on 2 workers, in a private copy of the course:
+process per student, nbgrader's autograde, the sandboxed kernel with its limits, the
+hidden tests judged out of the kernel) on 2 workers, in a private copy of the course
+that lies outside /tmp, as a TA's does:
 
 1. ``demo()`` with the reference solution and the blank release of every notebook
    (collect -> grade -> feedback -> export);
-2. every case of ``autograder_cases.py``, each handing in one notebook only (the
-   fastest one measured in batch 1), all in one parallel batch.
+2. every case of ``autograder_cases.py`` and ``hostile_cases.py``, each handing in one
+   notebook only (the fastest one measured in batch 1), all in one parallel batch, with a
+   secret planted in the grader's environment.
 
 Grading a full assignment runs each of its notebooks (20-40 s each on 2 cores), so
 the reference and the blank are graded once and the cases stay one notebook each.
@@ -15,6 +17,7 @@ the reference and the blank are graded once and the cases stay one notebook each
 from __future__ import annotations
 
 import ast
+import base64
 import csv
 import http.client
 import json
@@ -32,11 +35,13 @@ import nbformat
 import pytest
 
 import autograder_cases as cases
+import hostile_cases as hostile
 from autograder.__main__ import main
 from autograder.demo import demo
 from autograder.feedback import assignment_hidden_lines, feedback, quoted
 from autograder.formgrader import command
 from autograder.grade import Limits, grade
+from autograder.hidden import hidden_lines, leaked
 from autograder.report import exercise_stats, format_report
 
 WORKERS = 2
@@ -75,12 +80,17 @@ def demo_run(course, tmp_path_factory):
 def case_run(course, demo_run):
     """Batch 2: every case. The cell timeout, which the loop cases wait out, is twice what the
     light part of the target took in batch 1 (at least 20 s): no legit cell of it comes close."""
-    built = cases.build_cases(course, REFERENCE, victims={a: REFERENCE for a in course.assignments()})
+    built = cases.build_cases(course, REFERENCE, victims={a: REFERENCE for a in course.assignments()},
+                              cases=ALL_CASES, nt_xent_cases=cases.NT_XENT_CASES + hostile.NT_XENT_CASES)
     seconds = cases.light_seconds(course, built[0].assignment, built[0].notebook, REFERENCE)
     limits = Limits(cell_timeout=max(20, math.ceil(2 * seconds)))
     before = {(a, s): scores(course, a, s) for a in course.assignments() for s in (REFERENCE, BLANK)}
-    outcomes = grade(course, students=[c.student for c in built], workers=WORKERS, limits=limits,
-                     echo=lambda line: None)
+    os.environ[hostile.SECRET_NAME] = hostile.SECRET   # the grader's environment: no kernel may see it
+    try:
+        outcomes = grade(course, students=[c.student for c in built], workers=WORKERS, limits=limits,
+                         echo=lambda line: None)
+    finally:
+        del os.environ[hostile.SECRET_NAME]
     return {c.student: c for c in built}, {o.student: o for o in outcomes}, before
 
 
@@ -153,7 +163,7 @@ def test_plain_nbgrader_autograde_uses_the_course_pipeline(course, demo_run):
                          timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     graded = nbformat.read(course.path("autograded", a, "plain-nbgrader") / f"{nb}.ipynb", as_version=4)
-    assert "seconds" in graded.metadata["autograder"]          # ran through GuardedExecute
+    assert "seconds" in graded.metadata["autograder"]          # ran through JudgedExecute
     outputs = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
     assert "profile: grading" in outputs
     mine = {gid: cases.full_points(course, a, [nb])[gid] for gid in cases.scored(course, a, nb)}
@@ -161,7 +171,8 @@ def test_plain_nbgrader_autograde_uses_the_course_pipeline(course, demo_run):
 
 
 # ---------------------------------------------------------------------- batch 2: the cases
-CASE_NAMES = [c.__name__ for c in cases.CASES]
+ALL_CASES = [*cases.CASES, *hostile.CASES, *hostile.NT_XENT_CASES]
+CASE_NAMES = [c.__name__ for c in ALL_CASES]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -205,9 +216,65 @@ def test_case_feedback_has_no_hidden_test(course, case_run):
                 f"case-invalid-json: no autograded notebook (see logs/{a}/case-invalid-json.log)"]
         assert len(result.files) == len(students) - len(result.skipped)
         assert not any(quoted(course, a, path.parent.parent.name, path) for path in result.files)
-    printed = (course.path("feedback", built["case-print-hidden"].assignment, "case-print-hidden")
-               / f"{built['case-print-hidden'].notebook}.html").read_text()
-    assert "a line of a hidden test was removed" in printed
+    for student in ("case-print-hidden", "case-encodes-what-it-sees"):   # nothing hidden even to remove
+        case = built[student]
+        lines = hidden_lines(c.source for c in nbformat.read(
+            course.path("source", case.assignment) / f"{case.notebook}.ipynb", as_version=4).cells)
+        text = _printed(course, case)
+        assert leaked(text, lines) == [] and leaked(_base64_decoded(text), lines) == [], student
+
+
+def _printed(course, case) -> str:
+    """Everything the case's autograded notebook shows in its outputs, as text."""
+    folder = course.path("autograded", case.assignment, case.student)
+    graded = nbformat.read(folder / f"{case.notebook}.ipynb", as_version=4)
+    return "".join(o.get("text", "") + "".join(str(v) for v in o.get("data", {}).values())
+                   for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def _base64_decoded(text: str) -> str:
+    chunks = re.findall(r"[A-Za-z0-9+/=]{40,}", text)
+    return "\n".join(base64.b64decode(c[: len(c) // 4 * 4]).decode(errors="replace") for c in chunks)
+
+
+def test_no_kernel_sees_the_grader_the_network_or_the_downloads(course, case_run):
+    """The snooping case printed what it found: the grader's environment (a planted secret), other
+    kernels' traffic, the TA's downloads folder outside /tmp. It found nothing, and its feedback
+    has nothing either."""
+    built, _, _ = case_run
+    case = built["case-snoops"]
+    printed = _printed(course, case)
+    assert hostile.SECRET not in printed and hostile.SECRET_NAME not in printed
+    # its own network namespace may hold ipykernel's own relay socket, nothing of another kernel
+    assert re.search(r"listening: \[[\d, ]*\] received: 0", printed), printed[-500:]
+    assert "downloads: []" in printed
+    page = (course.path("feedback", case.assignment, case.student) / f"{case.notebook}.html")
+    if page.exists():
+        assert hostile.SECRET not in page.read_text()
+
+
+def test_feedback_neutralises_the_students_html(course, case_run):
+    """Scripts, event handlers, javascript: links and frames from a student's outputs and markdown
+    do not reach the feedback page as markup (their text may stay, escaped)."""
+    built, _, _ = case_run
+    case = built["case-html-payloads"]
+    feedback(course, case.assignment, [case.student])
+    page = (course.path("feedback", case.assignment, case.student) / f"{case.notebook}.html").read_text()
+    marker = re.escape(hostile.SCRIPT)
+    assert not re.search(rf"<script[^>]*>[^<]*{marker}", page)
+    assert not re.search(r"<[^>]+\bonerror\s*=", page, re.IGNORECASE)
+    assert not re.search(r"<[^>]+javascript:", page, re.IGNORECASE)
+    assert not re.search(r"<iframe", page, re.IGNORECASE)
+
+
+def test_outputs_are_capped_in_bytes(course, case_run):
+    built, _, _ = case_run
+    case = built["case-huge-outputs"]
+    path = course.path("autograded", case.assignment, case.student) / f"{case.notebook}.ipynb"
+    assert path.stat().st_size < 20 * 2**20
+    assert "[autograder: output cut here" in _printed(course, case)
+    result = feedback(course, case.assignment, [case.student])
+    assert all(p.stat().st_size < 20 * 2**20 for p in result.files)
 
 
 def test_a_submission_finds_no_notebook_or_gradebook_of_the_course(course, case_run):
