@@ -263,9 +263,10 @@ sys.meta_path.insert(0, _Fakes())''')
 # ------------------------------------------------------------ what is not the student's own
 def snoops(course, a, nb):
     """Looks for the grader's environment, other kernels on the network and the TA's downloads,
-    and prints whatever it finds (into its own feedback)."""
+    and prints whatever it finds (into its own feedback); one cell each, so that no part waits
+    on another."""
     s = start(course, a, nb)
-    _before(s, f'''import os, pathlib, socket
+    _before(s, '''import os, pathlib
 
 print("env:", dict(os.environ))
 for proc in pathlib.Path("/proc").glob("[0-9]*"):
@@ -273,8 +274,8 @@ for proc in pathlib.Path("/proc").glob("[0-9]*"):
         text = (proc / "environ").read_bytes().replace(b"\\0", b" ")
         print("environ", proc.name, text.decode(errors="replace"))
     except OSError:
-        pass
-ports = []
+        pass''')
+    _before(s, '''ports = []
 for table in ("/proc/net/tcp", "/proc/net/tcp6"):
     try:
         ports += [int(line.split()[1].rsplit(":", 1)[1], 16) for line in open(table).readlines()[1:]]
@@ -284,25 +285,29 @@ received = 0
 try:
     import zmq
     context = zmq.Context.instance()
-    for port in sorted(set(ports)):
+    for port in sorted(set(ports))[:20]:
         sub = context.socket(zmq.SUB)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
-        sub.connect(f"tcp://127.0.0.1:{{port}}")
+        sub.connect(f"tcp://127.0.0.1:{port}")
         if sub.poll(300):
             received += len(sub.recv_multipart())
         sub.close(0)
 except Exception as exc:
     print("zmq:", type(exc).__name__)
-print("listening:", sorted(set(ports)), "received:", received)
+print("listening:", sorted(set(ports)), "received:", received)''')
+    _before(s, f'''import itertools, pathlib
+
 found = []
-for root in ("/home", "/root", "/work", "/var", "/srv", "/mnt", "/opt", "/tmp", ".."):
-    try:
-        for path in pathlib.Path(root).rglob("*"):
-            if path.is_file() and path.stat().st_size < 2**20 and b"{MARKER}" in path.read_bytes():
-                found.append(str(path))
-    except (OSError, RuntimeError):
-        pass
-print("downloads:", found)''')
+try:
+    for root in ("/home", "/root", "/work", "/var", "/srv", "/mnt", "/opt", "/tmp", ".."):
+        try:
+            for path in itertools.islice(pathlib.Path(root).rglob("*"), 20000):
+                if path.is_file() and path.stat().st_size < 2**20 and b"{MARKER}" in path.read_bytes():
+                    found.append(str(path))
+        except (OSError, RuntimeError):
+            pass
+finally:
+    print("downloads:", found)''')
     return s.files(), [], r"\A(?!.*failed)"
 
 
